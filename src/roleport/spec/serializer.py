@@ -1,0 +1,191 @@
+"""Turn an operation's result dict, or an error, into an HTTP response, by the model.
+
+rest-json: status from ``http.responseCode``, members bound to headers go to headers,
+the rest to a JSON body; timestamps by ``timestampFormat``; blobs base64; absent
+members omitted. query (IAM, STS): an XML document wrapped in ``<OpResponse>`` and
+``<OpResult>`` with ``ResponseMetadata``. Errors take their status from the model's
+error shape when the model declares the code.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+import botocore.model
+
+from roleport.errors import RoleportError
+from roleport.spec.models import Service
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+def format_timestamp(value: datetime, fmt: str) -> str | float:
+    value = value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if fmt == "unixTimestamp":
+        return round(value.timestamp(), 3)
+    if fmt == "rfc822":
+        return format_datetime(value, usegmt=True)
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_json(shape: botocore.model.Shape, value: Any, default_ts: str = "unixTimestamp") -> Any:
+    t = shape.type_name
+    if t == "structure":
+        out = {}
+        for name, member in shape.members.items():
+            v = value.get(name)
+            if v is not None:
+                out[member.serialization.get("name", name)] = to_json(member, v, default_ts)
+        return out
+    if t == "list":
+        return [to_json(shape.member, v, default_ts) for v in value]
+    if t == "map":
+        return {k: to_json(shape.value, v, default_ts) for k, v in value.items()}
+    if t == "timestamp":
+        return format_timestamp(value, shape.serialization.get("timestampFormat", default_ts))
+    if t == "blob":
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def serialize_rest_json(operation: botocore.model.OperationModel, result: dict[str, Any],
+                        request_id: str) -> Response:
+    status = operation.http.get("responseCode", 200)
+    headers = [("x-amzn-RequestId", request_id), ("Content-Type", "application/json")]
+    shape = operation.output_shape
+    body: Any = {}
+    if shape is not None:
+        payload_name = shape.serialization.get("payload")
+        for name, member in shape.members.items():
+            value = result.get(name)
+            if value is None:
+                continue
+            location = member.serialization.get("location")
+            wire = member.serialization.get("name", name)
+            if location == "header":
+                if member.type_name == "timestamp":
+                    value = format_timestamp(value, member.serialization.get("timestampFormat",
+                                                                             "rfc822"))
+                headers.append((wire, str(value)))
+            elif location == "statusCode":
+                status = int(value)
+            elif name == payload_name:
+                body = to_json(member, value, "unixTimestamp")
+            else:
+                body[wire] = to_json(member, value, "unixTimestamp")
+    return Response(status, headers, json.dumps(body, separators=(",", ":")).encode())
+
+
+def _error_status(service: Service | None, error: RoleportError) -> int:
+    if service is not None:
+        try:
+            shape = service.model.shape_for_error_code(error.code)
+        except Exception:  # botocore raises various lookups errors for unknown codes
+            shape = None
+        if shape is not None:
+            return int(shape.metadata.get("error", {}).get("httpStatusCode", error.status))
+    return error.status
+
+
+def serialize_error(service: Service | None, error: RoleportError, request_id: str) -> Response:
+    status = _error_status(service, error)
+    if service is not None and service.protocol == "query":
+        return _query_error(service, error, status, request_id)
+    body = {"message": error.message}
+    body.update({k: v for k, v in error.fields.items() if v is not None})
+    headers = [("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", error.code),
+               ("Content-Type", "application/json")]
+    if error.fields.get("retryAfterSeconds") is not None:
+        headers.append(("Retry-After", str(error.fields["retryAfterSeconds"])))
+    return Response(status, headers, json.dumps(body, separators=(",", ":")).encode())
+
+
+# -- query protocol (XML) ------------------------------------------------------------
+
+
+def _xml(shape: botocore.model.Shape, value: Any, name: str, parts: list[str]) -> None:
+    t = shape.type_name
+    if t == "structure":
+        parts.append(f"<{name}>")
+        for member_name, member in shape.members.items():
+            v = value.get(member_name)
+            if v is not None:
+                _xml(member, v, member.serialization.get("name", member_name), parts)
+        parts.append(f"</{name}>")
+    elif t == "list":
+        item_name = shape.member.serialization.get("name", "member")
+        if shape.serialization.get("flattened"):
+            for item in value:
+                _xml(shape.member, item, name, parts)
+        else:
+            parts.append(f"<{name}>")
+            for item in value:
+                _xml(shape.member, item, item_name, parts)
+            parts.append(f"</{name}>")
+    elif t == "map":
+        key_name = shape.key.serialization.get("name", "key")
+        value_name = shape.value.serialization.get("name", "value")
+        parts.append(f"<{name}>")
+        for k, v in value.items():
+            parts.append("<entry>")
+            _xml(shape.key, k, key_name, parts)
+            _xml(shape.value, v, value_name, parts)
+            parts.append("</entry>")
+        parts.append(f"</{name}>")
+    else:
+        if t == "timestamp":
+            text = str(format_timestamp(value, shape.serialization.get("timestampFormat",
+                                                                       "iso8601")))
+        elif t == "boolean":
+            text = "true" if value else "false"
+        elif t == "blob":
+            text = base64.b64encode(value).decode("ascii")
+        else:
+            text = str(value)
+        parts.append(f"<{name}>{escape(text)}</{name}>")
+
+
+def serialize_query(service: Service, operation: botocore.model.OperationModel,
+                    result: dict[str, Any], request_id: str) -> Response:
+    ns = service.model.metadata.get("xmlNamespace", "")
+    name = operation.name
+    parts = [f'<{name}Response xmlns="{ns}">']
+    shape = operation.output_shape
+    if shape is not None:
+        wrapper = shape.serialization.get("resultWrapper", f"{name}Result")
+        _xml(shape, result, wrapper, parts)
+    parts.append(f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>")
+    parts.append(f"</{name}Response>")
+    headers = [("x-amzn-RequestId", request_id), ("Content-Type", "text/xml")]
+    return Response(200, headers, "".join(parts).encode())
+
+
+def _query_error(service: Service, error: RoleportError, status: int,
+                 request_id: str) -> Response:
+    ns = service.model.metadata.get("xmlNamespace", "")
+    kind = "Sender" if error.sender_fault else "Receiver"
+    body = (f'<ErrorResponse xmlns="{ns}"><Error><Type>{kind}</Type>'
+            f"<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
+            f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>")
+    headers = [("x-amzn-RequestId", request_id), ("Content-Type", "text/xml")]
+    return Response(status, headers, body.encode())
+
+
+def serialize(service: Service, operation: botocore.model.OperationModel,
+              result: dict[str, Any], request_id: str) -> Response:
+    if service.protocol == "query":
+        return serialize_query(service, operation, result, request_id)
+    return serialize_rest_json(operation, result, request_id)
