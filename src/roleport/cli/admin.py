@@ -1,0 +1,66 @@
+"""Operator commands: database migrations and account keys."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import click
+
+from roleport import ids
+from roleport.cli.options import account_option, data_options
+from roleport.config import Settings
+
+
+def _store(data_dir: Path, database_url: str | None):  # noqa: ANN202
+    from roleport.storage.sql import engine, migrate
+    from roleport.storage.sql.unit_of_work import SqlStore
+
+    settings = Settings(data_dir=data_dir, database_url=database_url)
+    eng = engine.create(settings.resolved_database_url, pool_size=1)
+    migrate.upgrade(eng)
+    return SqlStore(eng)
+
+
+@click.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@data_options
+def db_upgrade(data_dir: Path, database_url: str | None) -> None:
+    """Apply every pending migration (the server also does this at start)."""
+    from roleport.storage.sql import migrate
+
+    store = _store(data_dir, database_url)
+    click.echo(f"database at revision {migrate.current(store.engine)}")
+
+
+@click.group()
+def accounts() -> None:
+    """Accounts and their access keys (one server can host many accounts)."""
+
+
+@accounts.command("create-key")
+@data_options
+@account_option
+@click.option("--access-key-id", default=None, help="Use this key id (default: generated).")
+@click.option("--secret-access-key", default=None, envvar="ROLEPORT_NEW_SECRET_ACCESS_KEY",
+              help="Use this secret (default: generated). Prefer the environment variable.")
+def create_key(data_dir: Path, database_url: str | None, account_id: str,
+               access_key_id: str | None, secret_access_key: str | None) -> None:
+    """Create an admin key pair for ACCOUNT_ID and print it once, as JSON.
+
+    A server running on the same database accepts the key within seconds.
+    """
+    from roleport.server.bootstrap import add_access_key
+
+    if not re.fullmatch(r"\d{12}", account_id):
+        raise click.BadParameter("must be 12 digits", param_hint="--account-id")
+    key_id = access_key_id or ids.new_access_key_id("AKIA")
+    secret = secret_access_key or ids.new_secret_access_key()
+    add_access_key(_store(data_dir, database_url), key_id, secret, account_id)
+    click.echo(json.dumps({"AccountId": account_id, "AccessKeyId": key_id,
+                           "SecretAccessKey": secret}, indent=2))

@@ -1,0 +1,33 @@
+"""The ``roleport`` command line. Each command is short and calls into server/ or client/."""
+
+from __future__ import annotations
+
+import click
+
+from roleport import __version__
+from roleport.cli.admin import accounts, db
+from roleport.cli.serve import serve
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"],
+                               "max_content_width": 100})
+@click.version_option(__version__, prog_name="roleport")
+def cli() -> None:
+    """Roleport: a self-hosted, wire-compatible AWS IAM Roles Anywhere.
+
+    Start a server with `roleport serve`, then use the AWS CLI, boto3 or any SDK against
+    the endpoint it prints.
+    """
+
+
+cli.add_command(serve)
+cli.add_command(db)
+cli.add_command(accounts)
+
+
+def main() -> None:
+    cli(prog_name="roleport")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

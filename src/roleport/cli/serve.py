@@ -1,0 +1,161 @@
+"""``roleport serve``: run the server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+from pathlib import Path
+
+import click
+
+from roleport.cli.options import account_option, data_options
+from roleport.config import DEFAULT_PORT, DEFAULT_REGION, Settings
+from roleport.domain.quotas import Quotas
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -> str:  # noqa: ANN001
+    url = settings.endpoint_url
+    db = settings.database_url or str(Path(data_dir).resolve() / "roleport.db")
+    db = re.sub(r"://([^:@/]+):[^@/]+@", r"://\1:***@", db)
+    lines = [
+        f"Roleport is serving on {url}",
+        f"  region   {settings.region} (any region in a request's signature is served)",
+        f"  account  {settings.account_id}",
+        f"  data     {Path(data_dir).resolve()} (database: {db})",
+    ]
+    env = []
+    if ca_bundle is not None:
+        lines.append(f"  CA       {ca_bundle}  (export AWS_CA_BUNDLE={ca_bundle})")
+        env.append(f"AWS_CA_BUNDLE={ca_bundle}")
+    if admin.created:
+        lines += ["", "  New admin credentials (shown once; also saved 0600 in the data dir):",
+                  f"    AWS_ACCESS_KEY_ID={admin.access_key_id}",
+                  f"    AWS_SECRET_ACCESS_KEY={admin.secret_access_key}"]
+    else:
+        lines.append(f"  admin    access key {admin.access_key_id} (secret in "
+                     f"{Path(data_dir).resolve() / 'admin-credentials.json'})")
+    env_text = " ".join(env + ["AWS_REGION=" + settings.region])
+    lines += ["", "  Try:", f"    {env_text} aws rolesanywhere list-trust-anchors "
+              f"--endpoint-url {url}", ""]
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--host", envvar="ROLEPORT_HOST", default="127.0.0.1", show_default=True,
+              help="Address to listen on (IPv6 works too, e.g. ::1).")
+@click.option("--port", envvar="ROLEPORT_PORT", default=DEFAULT_PORT, show_default=True,
+              type=int, help="Port to listen on; 0 picks a free one.")
+@data_options
+@click.option("--region", envvar="ROLEPORT_REGION", default=DEFAULT_REGION, show_default=True,
+              help="The default region shown in examples.")
+@account_option
+@click.option("--http", "plain_http", envvar="ROLEPORT_HTTP", is_flag=True,
+              help="Serve plain HTTP instead of HTTPS (for local tests only).")
+@click.option("--tls-cert", envvar="ROLEPORT_TLS_CERT", type=click.Path(exists=True,
+              dir_okay=False, path_type=Path), help="Serve HTTPS with this certificate (PEM).")
+@click.option("--tls-key", envvar="ROLEPORT_TLS_KEY", type=click.Path(exists=True,
+              dir_okay=False, path_type=Path), help="The private key of --tls-cert (PEM).")
+@click.option("--strict-signing", envvar="ROLEPORT_STRICT_SIGNING", is_flag=True,
+              help="Refuse the CreateSession leniencies real clients need (RSA-PSS, "
+                   "mislabelled algorithms, unordered chains).")
+@click.option("--max-body-bytes", envvar="ROLEPORT_MAX_BODY_BYTES", default=1024 * 1024,
+              show_default=True, type=click.IntRange(1024, 64 * 1024 * 1024),
+              help="Largest request body accepted.")
+@click.option("--quota-trust-anchors", envvar="ROLEPORT_QUOTA_TRUST_ANCHORS", default=50,
+              show_default=True, type=click.IntRange(1))
+@click.option("--quota-profiles", envvar="ROLEPORT_QUOTA_PROFILES", default=250,
+              show_default=True, type=click.IntRange(1))
+@click.option("--quota-crls-per-trust-anchor", envvar="ROLEPORT_QUOTA_CRLS_PER_TRUST_ANCHOR",
+              default=2, show_default=True, type=click.IntRange(1))
+@click.option("--quota-certificates-per-trust-anchor",
+              envvar="ROLEPORT_QUOTA_CERTIFICATES_PER_TRUST_ANCHOR", default=2,
+              show_default=True, type=click.IntRange(1))
+@click.option("--quota-roles-per-profile", envvar="ROLEPORT_QUOTA_ROLES_PER_PROFILE",
+              default=250, show_default=True, type=click.IntRange(1, 250))
+@click.option("--log-level", envvar="ROLEPORT_LOG_LEVEL", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option("--no-access-log", envvar="ROLEPORT_NO_ACCESS_LOG", is_flag=True,
+              help="Do not write a JSON access-log line per request.")
+def serve(host: str, port: int, data_dir: Path, database_url: str | None, region: str,
+          account_id: str, plain_http: bool, tls_cert: Path | None, tls_key: Path | None,
+          strict_signing: bool, max_body_bytes: int, quota_trust_anchors: int,
+          quota_profiles: int, quota_crls_per_trust_anchor: int,
+          quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
+          log_level: str, no_access_log: bool) -> None:
+    """Run the Roleport server (HTTPS by default, with a local CA made on first start).
+
+    Admin credentials: ROLEPORT_ADMIN_ACCESS_KEY_ID / ROLEPORT_ADMIN_SECRET_ACCESS_KEY, or
+    a pair generated on first start, saved in the data dir and printed once.
+    """
+    import uvicorn
+
+    from roleport.server import bootstrap
+    from roleport.server.app import create_app
+    from roleport.server.observability import configure_logging
+    from roleport.storage.sql import engine, migrate
+    from roleport.storage.sql.unit_of_work import SqlStore
+
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    if not re.fullmatch(r"\d{12}", account_id):
+        raise click.BadParameter("must be 12 digits", param_hint="--account-id")
+    settings = Settings(
+        host=host, port=port, data_dir=data_dir, database_url=database_url, region=region,
+        account_id=account_id, http=plain_http, tls_cert=tls_cert, tls_key=tls_key,
+        admin_access_key_id=os.environ.get("ROLEPORT_ADMIN_ACCESS_KEY_ID") or None,
+        admin_secret_access_key=os.environ.get("ROLEPORT_ADMIN_SECRET_ACCESS_KEY") or None,
+        server_key=os.environ.get("ROLEPORT_SERVER_KEY") or None,
+        quotas=Quotas(trust_anchors=quota_trust_anchors, profiles=quota_profiles,
+                      crls_per_trust_anchor=quota_crls_per_trust_anchor,
+                      certificates_per_trust_anchor=quota_certificates_per_trust_anchor,
+                      roles_per_profile=quota_roles_per_profile),
+        strict_signing=strict_signing, max_body_bytes=max_body_bytes, log_level=log_level,
+        access_log=not no_access_log)
+    configure_logging(log_level)
+    bootstrap.ensure_data_dir(settings)
+    try:
+        eng = engine.create(settings.resolved_database_url)
+        migrate.upgrade(eng)
+    except Exception as exc:  # noqa: BLE001 - any driver error: say it plainly and stop
+        raise click.ClickException(f"cannot open the database: {exc}") from None
+    store = SqlStore(eng)
+    admin = bootstrap.ensure_admin_key(settings, store)
+    server_key = bootstrap.ensure_server_key(settings)
+    tls = bootstrap.ensure_tls(settings)
+    sock = _bind(host, port)
+    settings = _with_port(settings, sock.getsockname()[1])
+    app = create_app(settings, store=store, server_key=server_key)
+    ca_bundle = tls.ca_bundle if tls else None
+    bootstrap.write_private(Path(data_dir) / "server.json", json.dumps({
+        "endpoint": settings.endpoint_url, "region": settings.region,
+        "accountId": settings.account_id, "caBundle": str(ca_bundle) if ca_bundle else None,
+        "pid": os.getpid()}, indent=2) + "\n")
+    click.echo(_banner(settings, ca_bundle, admin, data_dir), nl=True)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", server_header=False,
+        ssl_certfile=str(tls.certificate) if tls else None,
+        ssl_keyfile=str(tls.key) if tls else None, timeout_graceful_shutdown=5,
+        h11_max_incomplete_event_size=64 * 1024)
+    uvicorn.Server(config).run(sockets=[sock])
+    click.echo("Roleport stopped.")
+
+
+def _with_port(settings: Settings, port: int) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, port=port)

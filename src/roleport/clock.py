@@ -1,0 +1,19 @@
+"""Time, behind a seam tests can move."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

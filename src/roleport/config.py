@@ -1,0 +1,55 @@
+"""Settings: from CLI flags and ``ROLEPORT_*`` environment variables. No import-time I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from roleport.domain.quotas import Quotas
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_PORT = 8443
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    data_dir: Path = Path(".roleport")
+    database_url: str | None = None
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT_ID
+    http: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    admin_access_key_id: str | None = None
+    admin_secret_access_key: str | None = None
+    server_key: str | None = None
+    quotas: Quotas = field(default_factory=Quotas)
+    strict_signing: bool = False
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_clock_skew_seconds: int = 300
+    workers: int = 1
+    log_level: str = "info"
+    access_log: bool = True
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.http else "https"
+
+    @property
+    def endpoint_url(self) -> str:
+        host = self.host
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1" if host == "0.0.0.0" else "[::1]"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def resolved_database_url(self) -> str:
+        from roleport.storage.sql.engine import default_sqlite_url
+
+        return self.database_url or default_sqlite_url(self.data_dir)

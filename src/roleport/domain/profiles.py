@@ -1,0 +1,113 @@
+"""Profiles: which roles a certificate may assume, for how long, with which limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from roleport.domain import aliases, attribute_mappings, tags
+from roleport.domain.context import Caller
+from roleport.domain.model import Profile, Tag
+from roleport.domain.quotas import exceeded
+from roleport.domain.resources import ResourceService, Updated
+from roleport.errors import ValidationError
+from roleport.iam.policy.document import parse_policy
+from roleport.iam.policy.errors import MalformedPolicyError
+from roleport.ids import new_uuid
+from roleport.storage.base import UnitOfWork
+
+DEFAULT_DURATION_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class ProfileChanges:
+    name: str | None = None
+    session_policy: str | None = None
+    role_arns: list[str] | None = None
+    managed_policy_arns: list[str] | None = None
+    duration_seconds: int | None = None
+    accept_role_session_name: bool | None = None
+    alias_name: str | None = None
+
+
+def check_session_policy(text: str) -> None:
+    try:
+        parse_policy(text, kind="session")
+    except MalformedPolicyError as exc:
+        raise ValidationError(f"Invalid sessionPolicy: {exc.message}") from None
+
+
+class ProfileService(ResourceService[Profile]):
+    repository = "profiles"
+    resource_type = "profile"
+    label = "profile"
+
+    def _check_roles(self, role_arns: list[str]) -> list[str]:
+        if len(role_arns) > self.quotas.roles_per_profile:
+            raise exceeded("roles per profile", self.quotas.roles_per_profile)
+        return list(role_arns)
+
+    def create(self, caller: Caller, *, name: str, role_arns: list[str],
+               managed_policy_arns: list[str] | None, session_policy: str | None,
+               duration_seconds: int | None, enabled: bool | None,
+               require_instance_properties: bool | None,
+               accept_role_session_name: bool | None, tag_list: list[Tag] | None,
+               alias_name: str | None) -> Profile:
+        if session_policy is not None:
+            check_session_policy(session_policy)
+        alias = aliases.normalise(alias_name)
+        now = self.clock.now()
+        profile = Profile(
+            id=new_uuid(), account_id=caller.account_id, region=caller.region, name=name,
+            enabled=True if enabled is None else enabled,
+            require_instance_properties=bool(require_instance_properties),
+            session_policy=session_policy, role_arns=self._check_roles(role_arns),
+            managed_policy_arns=list(managed_policy_arns or []),
+            duration_seconds=duration_seconds or DEFAULT_DURATION_SECONDS,
+            accept_role_session_name=bool(accept_role_session_name),
+            attribute_mappings=attribute_mappings.defaults(), created_by=caller.principal_arn,
+            created_at=now, updated_at=now, alias_name=alias,
+            tags=tags.initial(tag_list, limit=self.quotas.tags_per_resource))
+        with self.store(write=True) as uow:
+            uow.lock_scope(caller.scope)
+            if uow.profiles.count(caller.scope) >= self.quotas.profiles:
+                raise exceeded("profiles per account and Region", self.quotas.profiles)
+            self.check_alias_free(uow, caller.scope, alias)
+            return self.insert(uow, profile)
+
+    def update(self, caller: Caller, identifier: str,
+               changes: ProfileChanges) -> Updated[Profile]:
+        if changes.session_policy is not None:
+            check_session_policy(changes.session_policy)
+        roles = self._check_roles(changes.role_arns) if changes.role_arns is not None else None
+
+        def change(uow: UnitOfWork, profile: Profile) -> Updated[Profile]:
+            if changes.name is not None:
+                profile.name = changes.name
+            if changes.session_policy is not None:
+                profile.session_policy = changes.session_policy
+            if roles is not None:
+                profile.role_arns = roles
+            if changes.managed_policy_arns is not None:
+                profile.managed_policy_arns = list(changes.managed_policy_arns)
+            if changes.duration_seconds is not None:
+                profile.duration_seconds = changes.duration_seconds
+            if changes.accept_role_session_name is not None:
+                profile.accept_role_session_name = changes.accept_role_session_name
+            previous = self.apply_alias(uow, caller.scope, profile, changes.alias_name)
+            return Updated(profile, previous)
+
+        return self.mutate(caller, identifier, change)
+
+    def put_attribute_mapping(self, caller: Caller, identifier: str, certificate_field: str,
+                              specifiers: list[str]) -> Profile:
+        def change(_uow: UnitOfWork, profile: Profile) -> None:
+            profile.attribute_mappings = attribute_mappings.put(
+                profile.attribute_mappings, certificate_field, specifiers)
+        return self.mutate(caller, identifier, change)
+
+    def delete_attribute_mapping(self, caller: Caller, identifier: str, certificate_field: str,
+                                 specifiers: list[str] | None) -> Profile:
+        def change(_uow: UnitOfWork, profile: Profile) -> None:
+            profile.attribute_mappings = attribute_mappings.delete(
+                profile.attribute_mappings, certificate_field, specifiers)
+        return self.mutate(caller, identifier, change)

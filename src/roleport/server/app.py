@@ -1,0 +1,187 @@
+"""create_app(settings): wiring only. The ASGI callable reads the request (bounded),
+hands it to the pipeline on a worker thread, and writes the response and the access log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from roleport import __version__
+from roleport.auth.identities import AccessKeyLookup
+from roleport.clock import Clock, SystemClock
+from roleport.config import Settings
+from roleport.domain.crls import CrlService
+from roleport.domain.pagination import PageTokens
+from roleport.domain.profiles import ProfileService
+from roleport.domain.subjects import SubjectService
+from roleport.domain.tagging import TaggingService
+from roleport.domain.trust_anchors import TrustAnchorService
+from roleport.errors import ValidationError
+from roleport.server.http import Request
+from roleport.server.observability import Metrics
+from roleport.server.pipeline import Outcome, Pipeline, health_body
+from roleport.server.providers.rolesanywhere import RolesAnywhereProvider
+from roleport.spec.serializer import Response, serialize_error
+from roleport.storage.sql.unit_of_work import SqlStore
+
+access_log = structlog.get_logger("roleport.access")
+
+HEALTH_PATH = "/_roleport/health"
+METRICS_PATH = "/_roleport/metrics"
+
+
+@dataclass
+class Services:
+    """The domain services, built once per process."""
+
+    trust_anchors: TrustAnchorService
+    profiles: ProfileService
+    crls: CrlService
+    subjects: SubjectService
+    tagging: TaggingService
+
+
+def build_services(settings: Settings, store: SqlStore, clock: Clock,
+                   server_key: bytes) -> Services:
+    tokens = PageTokens(server_key)
+    args = (store, clock, tokens, settings.quotas)
+    trust_anchors = TrustAnchorService(*args)
+    profiles = ProfileService(*args)
+    crls = CrlService(*args)
+    subjects = SubjectService(*args)
+    tagging = TaggingService({"trust-anchor": trust_anchors, "profile": profiles, "crl": crls,
+                              "subject": subjects})
+    return Services(trust_anchors, profiles, crls, subjects, tagging)
+
+
+class RoleportApp:
+    """The ASGI application."""
+
+    def __init__(self, settings: Settings, store: SqlStore, pipeline: Pipeline,
+                 metrics: Metrics) -> None:
+        self.settings = settings
+        self.store = store
+        self.pipeline = pipeline
+        self.metrics = metrics
+        self.started = time.time()
+        self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="roleport")
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        request = Request(
+            method=scope["method"],
+            raw_path=(scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+            .split("?", 1)[0],
+            raw_query=scope.get("query_string", b"").decode("latin-1"),
+            headers=[(k.decode("latin-1").lower(), v.decode("latin-1"))
+                     for k, v in scope.get("headers", [])],
+            client=(scope.get("client") or ("", 0))[0], request_id=request_id)
+        outcome = Outcome()
+        too_large = await self._read_body(request, receive)
+        if too_large:
+            outcome.error_code = "ValidationException"
+            response = serialize_error(None, ValidationError(
+                f"The request body is larger than the limit of "
+                f"{self.settings.max_body_bytes} bytes."), request_id)
+        elif request.raw_path == HEALTH_PATH and request.method in ("GET", "HEAD"):
+            response = await self._health(request_id)
+        elif request.raw_path == METRICS_PATH and request.method == "GET":
+            response = Response(200, [("Content-Type", CONTENT_TYPE_LATEST)],
+                                generate_latest(self.metrics.registry))
+        else:
+            loop = asyncio.get_running_loop()
+            response = await loop.run_in_executor(self._executor, self.pipeline.handle,
+                                                  request, outcome)
+        await self._send(send, response)
+        self._record(request, response, outcome, time.perf_counter() - started)
+
+    async def _read_body(self, request: Request, receive: Any) -> bool:
+        limit = self.settings.max_body_bytes
+        declared = request.header_map.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            return True
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            body = message.get("body", b"")
+            size += len(body)
+            if size > limit:
+                return True
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        request.body = b"".join(chunks)
+        return False
+
+    async def _health(self, request_id: str) -> Response:
+        loop = asyncio.get_running_loop()
+        db_ok = await loop.run_in_executor(self._executor, self.store.ping)
+        body = health_body(db_ok, {"version": __version__, "database": "ok" if db_ok else
+                                   "unreachable", "uptimeSeconds": int(time.time() -
+                                                                       self.started)})
+        return Response(200 if db_ok else 503, [("Content-Type", "application/json"),
+                                               ("x-amzn-RequestId", request_id)], body)
+
+    @staticmethod
+    async def _send(send: Any, response: Response) -> None:
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+    def _record(self, request: Request, response: Response, outcome: Outcome,
+                elapsed: float) -> None:
+        self.metrics.requests.labels(outcome.service, outcome.operation,
+                                     str(response.status)).inc()
+        self.metrics.latency.labels(outcome.service, outcome.operation).observe(elapsed)
+        if self.settings.access_log:
+            access_log.info("request", request_id=request.request_id, method=request.method,
+                            path=request.path, status=response.status,
+                            service=outcome.service, operation=outcome.operation,
+                            account=outcome.account_id, principal=outcome.principal,
+                            error=outcome.error_code, latency_ms=round(elapsed * 1000, 2),
+                            client=request.client, **outcome.notes)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self.store.dispose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
+               clock: Clock | None = None) -> RoleportApp:
+    """Wire the services, providers and pipeline for ``settings`` (storage is ready)."""
+    clock = clock or SystemClock()
+    services = build_services(settings, store, clock, server_key)
+    providers: dict[str, Any] = {
+        "rolesanywhere": RolesAnywhereProvider(services.trust_anchors, services.profiles,
+                                               services.crls, services.subjects,
+                                               services.tagging),
+    }
+    pipeline = Pipeline(providers, AccessKeyLookup(store), clock,
+                        max_skew_seconds=settings.max_clock_skew_seconds)
+    return RoleportApp(settings, store, pipeline, Metrics())

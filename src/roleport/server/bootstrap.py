@@ -1,0 +1,139 @@
+"""First-start and every-start chores: the data dir, the database schema, the admin key
+pair, the server key and the local TLS certificates.
+
+Everything a start creates is written once, owner-only, and reused by later starts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from roleport import ids
+from roleport.config import Settings
+from roleport.domain.model import AccessKey
+from roleport.storage.sql.unit_of_work import SqlStore
+
+ADMIN_FILE = "admin-credentials.json"
+SERVER_KEY_FILE = "server-key.json"
+TLS_DIR = "tls"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file readable by its owner only (0600), atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def ensure_data_dir(settings: Settings) -> Path:
+    path = Path(settings.data_dir)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def root_arn(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:root"
+
+
+@dataclass(frozen=True)
+class AdminKey:
+    access_key_id: str
+    secret_access_key: str
+    account_id: str
+    created: bool
+
+
+def ensure_admin_key(settings: Settings, store: SqlStore) -> AdminKey:
+    """The admin key pair of the default account: from the environment, else the data dir,
+    else a new one (stored 0600, and reported as ``created`` so it is printed once)."""
+    path = ensure_data_dir(settings) / ADMIN_FILE
+    created = False
+    if settings.admin_access_key_id and settings.admin_secret_access_key:
+        key_id, secret = settings.admin_access_key_id, settings.admin_secret_access_key
+    elif path.exists():
+        data = json.loads(path.read_text())
+        key_id, secret = data["accessKeyId"], data["secretAccessKey"]
+    else:
+        key_id, secret = ids.new_access_key_id("AKIA"), ids.new_secret_access_key()
+        created = True
+    if not path.exists() or created:
+        write_private(path, json.dumps({"accessKeyId": key_id, "secretAccessKey": secret,
+                                        "accountId": settings.account_id}, indent=2) + "\n")
+    add_access_key(store, key_id, secret, settings.account_id)
+    return AdminKey(key_id, secret, settings.account_id, created)
+
+
+def add_access_key(store: SqlStore, key_id: str, secret: str, account_id: str) -> bool:
+    """Store a long-term key of an account (its root principal) unless it exists."""
+    with store(write=True) as uow:
+        existing = uow.access_keys.get(key_id)
+        if existing is not None:
+            if existing.secret_access_key != secret or existing.account_id != account_id:
+                raise SystemExit(f"access key {key_id} already exists with another secret or "
+                                 f"account; choose another key id")
+            return False
+        uow.access_keys.add(AccessKey(key_id, secret, account_id, root_arn(account_id),
+                                      datetime.now(timezone.utc)))
+        return True
+
+
+def ensure_server_key(settings: Settings) -> bytes:
+    """The key that authenticates page tokens and (next) protects session tokens.
+
+    ``ROLEPORT_SERVER_KEY`` (base64 of at least 32 bytes) wins; else the data dir's key,
+    created on first start. Replicas sharing a database must share this key.
+    """
+    if settings.server_key:
+        raw = base64.b64decode(settings.server_key)
+        if len(raw) < 32:
+            raise SystemExit("ROLEPORT_SERVER_KEY must be base64 of at least 32 bytes")
+        return raw
+    path = ensure_data_dir(settings) / SERVER_KEY_FILE
+    if path.exists():
+        data = json.loads(path.read_text())
+        current = data["current"]
+        return base64.b64decode(next(k["secret"] for k in data["keys"] if k["id"] == current))
+    raw = secrets.token_bytes(32)
+    key_id = hashlib.sha256(raw).hexdigest()[:8]
+    write_private(path, json.dumps({"current": key_id, "keys": [
+        {"id": key_id, "secret": base64.b64encode(raw).decode(),
+         "created": datetime.now(timezone.utc).isoformat()}]}, indent=2) + "\n")
+    return raw
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    certificate: Path
+    key: Path
+    ca_bundle: Path | None
+
+
+def ensure_tls(settings: Settings) -> TlsFiles | None:
+    """The certificate to serve HTTPS with: the operator's, else a local CA's."""
+    if settings.http:
+        return None
+    if settings.tls_cert and settings.tls_key:
+        return TlsFiles(Path(settings.tls_cert), Path(settings.tls_key), None)
+    from roleport.crypto import devpki
+
+    folder = ensure_data_dir(settings) / TLS_DIR
+    ca_path, cert_path, key_path = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    if not (ca_path.exists() and cert_path.exists() and key_path.exists()):
+        ca = devpki.create_root_ca("Roleport Local CA", key_type="ec", days=3650)
+        server = devpki.issue_server_certificate(ca, hostnames=["localhost"],
+                                                 ips=["127.0.0.1", "::1"], days=825)
+        devpki.save(ca, folder, "ca")
+        devpki.save(server, folder, "server")
+    return TlsFiles(cert_path, key_path, ca_path)

@@ -1,0 +1,49 @@
+"""Structured logs (JSON lines via structlog) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+def configure_logging(level: str = "info") -> None:
+    """JSON lines on stderr for Roleport's own logs and the standard library's."""
+    processors = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        structlog.processors.JSONRenderer(),
+    ]
+    structlog.configure(processors=processors,
+                        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+                        cache_logger_on_first_use=True)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processor=structlog.processors.JSONRenderer(),
+        foreign_pre_chain=[structlog.processors.add_log_level,
+                           structlog.processors.TimeStamper(fmt="iso", utc=True),
+                           structlog.stdlib.ExtraAdder(),
+                           structlog.processors.format_exc_info]))
+    root = logging.getLogger("roleport")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("roleport_requests", "Requests handled",
+                                ["service", "operation", "status"], registry=self.registry)
+        self.latency = Histogram("roleport_request_seconds", "Request latency",
+                                 ["service", "operation"], registry=self.registry,
+                                 buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5))
+        self.sessions = Counter("roleport_create_session", "CreateSession outcomes",
+                                ["outcome", "reason"], registry=self.registry)
+        self.leniencies = Counter("roleport_signing_leniency",
+                                  "CreateSession requests accepted through a leniency",
+                                  ["leniency"], registry=self.registry)

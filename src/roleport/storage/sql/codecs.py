@@ -1,0 +1,106 @@
+"""Entity <-> row conversion, described once per entity rather than coded per column."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from datetime import datetime, timezone
+from typing import Any
+
+from roleport.domain import model
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def to_micros(value: datetime) -> int:
+    delta = value.astimezone(timezone.utc) - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int) -> datetime:
+    return datetime.fromtimestamp(value // 1_000_000, tz=timezone.utc).replace(
+        microsecond=value % 1_000_000)
+
+
+def subject_key(x509_subject: str) -> str:
+    """The lookup key of a subject DN: a fixed-width digest, so any DN length indexes."""
+    return hashlib.sha256(x509_subject.encode()).hexdigest()
+
+
+class Codec:
+    """Maps one entity class to its table's columns.
+
+    ``times``: datetime fields stored as micros; ``nested``: fields holding lists of
+    small dataclasses stored as JSON (each item with its own ``times``).
+    """
+
+    def __init__(self, entity: type, times: tuple[str, ...] = ("created_at", "updated_at"),
+                 nested: dict[str, type] | None = None, derived: dict[str, Any] | None = None,
+                 ) -> None:
+        self.entity = entity
+        self.fields = [f.name for f in dataclasses.fields(entity)]
+        self.times = set(times)
+        self.nested = nested or {}
+        self.derived = derived or {}
+
+    def to_row(self, obj: Any) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        for name in self.fields:
+            value = getattr(obj, name)
+            if name == "seq" and value is None:
+                continue
+            if name in self.times:
+                value = to_micros(value)
+            elif name in self.nested:
+                value = [_item_to_json(v) for v in value]
+            row[name] = value
+        for column, fn in self.derived.items():
+            row[column] = fn(obj)
+        return row
+
+    def from_row(self, row: Any) -> Any:
+        mapping = row._mapping
+        kwargs: dict[str, Any] = {}
+        for name in self.fields:
+            value = mapping[name]
+            if name in self.times:
+                value = from_micros(value)
+            elif name in self.nested:
+                value = [_item_from_json(self.nested[name], v) for v in value]
+            elif name == "crl_data" and value is not None:
+                value = bytes(value)
+            kwargs[name] = value
+        return self.entity(**kwargs)
+
+
+def _item_to_json(item: Any) -> dict[str, Any]:
+    out = {}
+    for f in dataclasses.fields(item):
+        value = getattr(item, f.name)
+        out[f.name] = to_micros(value) if isinstance(value, datetime) else value
+    return out
+
+
+def _item_from_json(cls: type, data: dict[str, Any]) -> Any:
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name.endswith("_at") and isinstance(value, int):
+            value = from_micros(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+TRUST_ANCHORS = Codec(model.TrustAnchor, nested={
+    "notification_settings": model.NotificationSetting, "tags": model.Tag})
+PROFILES = Codec(model.Profile, nested={
+    "attribute_mappings": model.AttributeMapping, "tags": model.Tag})
+CRLS = Codec(model.Crl, nested={"tags": model.Tag})
+SUBJECTS = Codec(model.Subject, times=("created_at", "updated_at", "last_seen_at"), nested={
+    "credentials": model.CredentialRecord,
+    "instance_properties": model.InstancePropertyRecord,
+    "tags": model.Tag,
+}, derived={"subject_key": lambda s: subject_key(s.x509_subject)})
+ACCESS_KEYS = Codec(model.AccessKey, times=("created_at",))

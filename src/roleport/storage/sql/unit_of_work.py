@@ -1,0 +1,101 @@
+"""A unit of work: one transaction, with the repositories bound to it.
+
+Leaving the ``with`` block normally commits a write unit (a read unit just ends);
+an exception rolls everything back, so a failed request leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import zlib
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from roleport.domain.context import Scope
+from roleport.storage.base import ConflictingWrite, StorageError
+from roleport.storage.sql import codecs, tables
+from roleport.storage.sql.engine import is_sqlite
+from roleport.storage.sql.repositories import SqlAccessKeys, SqlRepository, conflict as _conflict
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, *, write: bool) -> None:
+        self._engine = engine
+        self._write = write
+        self._sqlite = is_sqlite(engine)
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        try:
+            conn = self._engine.connect()
+            if self._sqlite and self._write:
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+            conn.begin()
+        except OperationalError as exc:
+            raise StorageError(f"database unavailable: {exc.orig}") from None
+        self._conn = conn
+        lockable = not self._sqlite
+        self.trust_anchors = SqlRepository(conn, tables.trust_anchors, codecs.TRUST_ANCHORS,
+                                           lockable=lockable)
+        self.profiles = SqlRepository(conn, tables.profiles, codecs.PROFILES, lockable=lockable)
+        self.crls = SqlRepository(conn, tables.crls, codecs.CRLS, lockable=lockable)
+        self.subjects = SqlRepository(conn, tables.subjects, codecs.SUBJECTS, lockable=lockable)
+        self.access_keys = SqlAccessKeys(conn)
+        return self
+
+    @property
+    def connection(self) -> Connection:
+        assert self._conn is not None
+        return self._conn
+
+    def lock_scope(self, scope: Scope) -> None:
+        if self._sqlite:
+            return  # BEGIN IMMEDIATE already holds the database's single write lock
+        key = zlib.crc32(f"{scope.account_id}/{scope.region}".encode())
+        self.connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        conn = self._conn
+        self._conn = None
+        if conn is None:
+            return
+        try:
+            if exc_type is None and self._write:
+                try:
+                    conn.commit()
+                except IntegrityError as err:
+                    raise _conflict(err) from None
+                except DBAPIError as err:
+                    raise StorageError(f"commit failed: {err.orig}") from None
+            else:
+                conn.rollback()
+        finally:
+            conn.close()
+        if isinstance(exc, IntegrityError):
+            raise _conflict(exc) from None
+        if isinstance(exc, OperationalError):
+            raise StorageError(f"database error: {exc.orig}") from None
+
+
+class SqlStore:
+    """The storage entry point: engine, migrations, units of work."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, write=write)
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                conn.rollback()
+            return True
+        except DBAPIError:
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()
