@@ -50,6 +50,7 @@ __all__ = [
     "canonical_uri",
     "format_amz_date",
     "format_authorization",
+    "has_presigned_parameters",
     "hmac_signature",
     "parse_amz_date",
     "parse_authorization",
@@ -435,11 +436,16 @@ def parse_query(raw_query: str) -> dict[str, list[str]]:
     return result
 
 
+def has_presigned_parameters(query_params: Mapping[str, Sequence[str]]) -> bool:
+    """Whether the query tries to carry a signature (``X-Amz-Date`` alone does not)."""
+    return any(name in query_params for name in _PRESIGN_PARAMS[:4])
+
+
 def parse_presigned(query_params: Mapping[str, Sequence[str]]) -> Authorization | None:
     """The presigned (query-string) form, or ``None`` when the query carries no signature
     parameters at all. A partial set raises ``AuthenticationError("incomplete")`` naming
     every missing parameter, as AWS does."""
-    if not any(name in query_params for name in _PRESIGN_PARAMS[:4]):
+    if not has_presigned_parameters(query_params):
         return None
 
     def one(name: str) -> str | None:

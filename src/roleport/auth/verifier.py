@@ -50,6 +50,7 @@ from roleport.auth.sigv4 import (
     canonical_request,
     format_amz_date,
     format_authorization,
+    has_presigned_parameters,
     hmac_signature,
     parse_amz_date,
     parse_authorization,
@@ -180,14 +181,15 @@ def _require_aware(now: datetime) -> None:
 def _find_authorization(request: SigningRequest) -> tuple[Authorization, str, str | None]:
     """The parsed signature parameters, the request date string, and the session token."""
     headers = request.header_values("authorization")
-    presigned = parse_presigned(parse_query(request.raw_query)) if request.raw_query else None
+    query = parse_query(request.raw_query) if request.raw_query else {}
     if len(headers) > 1:
         raise AuthenticationError(
             "incomplete", "Only one Authorization header is allowed in a request.")
-    if headers and presigned is not None:
+    if headers and has_presigned_parameters(query):
         raise AuthenticationError(
             "incomplete", "Only one auth mechanism allowed; only the X-Amz-Algorithm query "
                           "parameter or the Authorization header should be specified.")
+    presigned = parse_presigned(query)
     token_headers = request.header_values("x-amz-security-token")
     header_token = ",".join(token_headers) if token_headers else None
     if presigned is not None:
@@ -214,12 +216,12 @@ def _check_time(auth: Authorization, amz_date: str, signed_at: datetime, now: da
             f"Signature not yet current: {amz_date} is still later than "
             f"{format_amz_date(now + max_skew)} ({now_text} + {_minutes(max_skew)})")
     if auth.expires is not None:
-        if now > signed_at + timedelta(seconds=auth.expires):
+        ends = signed_at + timedelta(seconds=auth.expires)
+        if now > ends:
             raise AuthenticationError(
                 "expired-signature",
-                f"Request has expired: X-Amz-Date {amz_date} + X-Amz-Expires "
-                f"{auth.expires} s ended at {format_amz_date(signed_at + timedelta(seconds=auth.expires))}"
-                f", now is {now_text}.")
+                f"Request has expired: X-Amz-Date {amz_date} + X-Amz-Expires {auth.expires} s "
+                f"ended at {format_amz_date(ends)}, now is {now_text}.")
     elif signed_at < now - max_skew:
         raise AuthenticationError(
             "expired-signature",
