@@ -32,10 +32,12 @@ from botocore.credentials import Credentials
 SUITE = Path(__file__).parent / "aws4_testsuite"
 ACCESS_KEY = "AKIDEXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-SESSION_TOKEN = "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI"
+SESSION_TOKEN = ("AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuF"
+                 "qwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI")
 SIGNED_AT = datetime.datetime(2015, 8, 30, 12, 36, 0)
 HOST = "example.amazonaws.com"
-ARN = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/4e4c6c8b-6b0f-4a7e-9a54-3c4f1f2b1d9e"
+ARN = ("arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/"
+       "4e4c6c8b-6b0f-4a7e-9a54-3c4f1f2b1d9e")
 ARN_ENCODED = ARN.replace(":", "%3A").replace("/", "%2F")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from unittest import mock
 from urllib.parse import quote, urlsplit
 
 import botocore.auth
@@ -19,38 +18,20 @@ from hypothesis import strategies as st
 from roleport.auth.verifier import Credential, SigningRequest, verify
 from roleport.errors import AuthenticationError
 
+from .helpers import SIGNED_AT, frozen, to_signing_request
+
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 TOKEN = "FwoGZXIvYXdzEXAMPLE//token+with/odd=chars"
-SIGNED_AT = dt.datetime(2024, 1, 1, 0, 10, 0)
 NOW = SIGNED_AT.replace(tzinfo=dt.timezone.utc)
 ENDPOINT = "http://localhost:8443"
-ARN = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/4e4c6c8b-6b0f-4a7e-9a54-3c4f1f2b1d9e"
+ANCHOR_ID = "4e4c6c8b-6b0f-4a7e-9a54-3c4f1f2b1d9e"
+ARN = f"arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/{ANCHOR_ID}"
 
 
 def lookup(access_key_id: str, session_token: str | None) -> Credential | None:
     return Credential(SECRET_KEY, identity=("user", session_token)) \
         if access_key_id == ACCESS_KEY else None
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
-
-
-def to_signing_request(request: AWSPreparedRequest | AWSRequest) -> SigningRequest:
-    """What our server would receive for a request botocore prepared and signed."""
-    prepared = request.prepare() if isinstance(request, AWSRequest) else request
-    url = urlsplit(prepared.url)
-    headers = [(name.lower(), _text(value)) for name, value in prepared.headers.items()]
-    if not any(name == "host" for name, _ in headers):
-        headers.insert(0, ("host", botocore.auth._host_from_url(prepared.url)))
-    body = prepared.body or b""
-    return SigningRequest(prepared.method, url.path, url.query, headers,
-                          body.encode() if isinstance(body, str) else body)
-
-
-def frozen(at: dt.datetime = SIGNED_AT) -> mock._patch:  # type: ignore[type-arg]
-    return mock.patch("botocore.auth.get_current_datetime", return_value=at)
 
 
 class _Captured(Exception):
@@ -92,7 +73,7 @@ def presigned_url_request(service: str, operation: str, params: dict[str, object
 
 CLIENT_CALLS = [
     ("rolesanywhere", "list_tags_for_resource", {"resourceArn": ARN}),
-    ("rolesanywhere", "get_trust_anchor", {"trustAnchorId": "4e4c6c8b-6b0f-4a7e-9a54-3c4f1f2b1d9e"}),
+    ("rolesanywhere", "get_trust_anchor", {"trustAnchorId": ANCHOR_ID}),
     ("rolesanywhere", "tag_resource", {"resourceArn": ARN,
                                        "tags": [{"key": "team", "value": "a b/c+d"}]}),
     ("rolesanywhere", "list_trust_anchors", {"pageSize": 10, "nextToken": "a b=c/d+e"}),
@@ -188,7 +169,8 @@ def tampered_requests(request: SigningRequest) -> Iterator[tuple[str, SigningReq
 
 TAMPER_CASES = {
     "header-form-json-body": lambda: client_request(
-        "rolesanywhere", "tag_resource", {"resourceArn": ARN, "tags": [{"key": "k", "value": "v"}]}),
+        "rolesanywhere", "tag_resource",
+        {"resourceArn": ARN, "tags": [{"key": "k", "value": "v"}]}),
     "header-form-arn-query": lambda: client_request(
         "rolesanywhere", "list_tags_for_resource", {"resourceArn": ARN}),
     "header-form-path": lambda: client_request(
