@@ -345,8 +345,9 @@ def parse_amz_date(value: str, *, allow_http_date: bool = True) -> datetime:
     Raises ``AuthenticationError("incomplete")`` in AWS's words otherwise."""
     text = value.strip()
     if _AMZ_DATE_RE.fullmatch(text):
-        try:
-            return datetime.strptime(text, AMZ_DATE_FORMAT).replace(tzinfo=timezone.utc)
+        try:  # by hand: strptime costs a fifth of a whole verification
+            return datetime(int(text[0:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]),
+                            int(text[11:13]), int(text[13:15]), tzinfo=timezone.utc)
         except ValueError:
             pass
     elif allow_http_date and text:
