@@ -12,17 +12,18 @@ Two layers:
 Every failure is an :class:`~roleport.errors.AuthenticationError` whose ``kind`` says what
 went wrong, protocol-neutrally (the protocol layer picks the wire code):
 
-==================== ===========================================================
-kind                 meaning
-==================== ===========================================================
-``missing``          no ``Authorization`` header and no presigned query
-``incomplete``       malformed header/query, no date, unsupported algorithm,
-                     a signed header the request lacks
+===================== ==========================================================
+kind                  meaning
+===================== ==========================================================
+``missing``           no ``Authorization`` header and no presigned query
+``incomplete``        malformed header/query, no date, unsupported algorithm,
+                      a signed header the request lacks
 ``expired-signature`` the date is outside the allowed skew, or past X-Amz-Expires
-``scope``            credential scope: wrong date, region, service or terminator
-``unknown-key``      the lookup does not know the access key id
-``signature``        signatures differ, ``host`` not signed, payload hash mismatch
-==================== ===========================================================
+``scope``             credential scope: wrong date, region, service or terminator
+``unknown-key``       the lookup does not know the access key id
+``signature``         signatures differ, ``host`` not signed (AWS answers
+                      InvalidSignatureException there), payload hash mismatch
+===================== ==========================================================
 
 Messages follow AWS's wording where it is known. Neither the secret nor the expected
 signature ever appears in a message; on a mismatch the exception carries the canonical
