@@ -154,11 +154,11 @@ class PrivateKey:
         )
 
     def sign_as(self, data: bytes, *, hash: str = "sha256", rsa_pss: bool = False,
-                pss_salt: str = "max", ecdsa_raw: bool = False) -> bytes:
+                pss_salt: str | int = "max", ecdsa_raw: bool = False) -> bytes:
         """A deviant signature, as some real clients send (for tests of leniency).
 
-        ``rsa_pss``: RSA-PSS with MGF1 and salt length ``"max"``, ``"digest"`` or ``"auto"``
-        (the ``iamra`` client). ``ecdsa_raw``: fixed-width ``r||s`` instead of DER.
+        ``rsa_pss``: RSA-PSS with MGF1 and salt length ``"max"`` (the ``iamra`` client),
+        ``"digest"`` or a number of bytes. ``ecdsa_raw``: fixed-width ``r||s`` instead of DER.
         ``hash``: the digest (``"sha384"``...) instead of SHA-256.
         """
         try:
@@ -168,10 +168,12 @@ class PrivateKey:
         if self._key_type == "RSA":
             if not rsa_pss:
                 return bytes(self._key.sign(data, padding.PKCS1v15(), algorithm))
-            salts = {"max": padding.PSS.MAX_LENGTH, "digest": padding.PSS.DIGEST_LENGTH,
-                     "auto": padding.PSS.AUTO}
+            named = {"max": padding.PSS.MAX_LENGTH, "digest": padding.PSS.DIGEST_LENGTH}
+            if isinstance(pss_salt, str) and pss_salt not in named:
+                raise ValueError(f"unknown PSS salt length {pss_salt!r}")
+            salt = named[pss_salt] if isinstance(pss_salt, str) else pss_salt
             return bytes(self._key.sign(
-                data, padding.PSS(padding.MGF1(algorithm), salts[pss_salt]), algorithm
+                data, padding.PSS(padding.MGF1(algorithm), salt), algorithm
             ))
         if self._key_type == "EC":
             der = self._key.sign(data, ec.ECDSA(algorithm))
