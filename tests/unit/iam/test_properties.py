@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import string
+import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -98,6 +100,20 @@ def test_question_marks_and_stars_match_what_they_stand_for(value, data):
 @given(PLAIN, PLAIN)
 def test_patterns_without_wildcards_match_only_themselves(pattern, value):
     assert glob_match(pattern, value) is (pattern == value)
+
+
+@given(st.text(alphabet="ab:*?", max_size=10), st.text(alphabet="ab:", max_size=10))
+def test_glob_match_agrees_with_a_regular_expression(pattern, value):
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    assert glob_match(pattern, value) is (re.fullmatch(regex, value, re.DOTALL) is not None)
+
+
+def test_wildcard_matching_stays_fast_on_pathological_patterns():
+    start = time.perf_counter()
+    assert not glob_match("*a" * 40 + "b", "a" * 10_000)
+    assert not condition_matches("ArnLike", KEY, "arn:aws:s3:::" + "*a" * 40 + "b",
+                                 {KEY: "arn:aws:s3:::" + "a" * 10_000})
+    assert time.perf_counter() - start < 2
 
 
 @given(PLAIN, PLAIN)

@@ -49,10 +49,12 @@ _STATEMENT_FIELDS = {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "No
                      "Resource", "NotResource", "Condition"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Statement:
-    effect: str
+    """One statement; built by keyword, fields in the order IAM documents them."""
+
     sid: str | None = None
+    effect: str
     principal: Principal | None = None
     not_principal: Principal | None = None
     action: tuple[str, ...] | None = None
