@@ -167,13 +167,19 @@ class RoleportServer:
         return Account(account_id, key_id, secret)
 
     def client(self, service: str = "rolesanywhere", account: Account | None = None, *,
-               region: str | None = None, **kwargs: Any) -> Any:
-        """A boto3 client for ``service`` signed with ``account``'s keys (default: admin)."""
+               region: str | None = None, client_validation: bool = True,
+               **kwargs: Any) -> Any:
+        """A boto3 client for ``service`` signed with ``account``'s keys (default: admin).
+
+        ``client_validation=False`` turns botocore's own parameter checks off, so that bad
+        input reaches the server (to test what the server answers).
+        """
         import boto3
         from botocore.config import Config
 
         account = account or self.admin
-        kwargs.setdefault("config", Config(retries={"max_attempts": 1, "mode": "standard"}))
+        kwargs.setdefault("config", Config(retries={"max_attempts": 1, "mode": "standard"},
+                                           parameter_validation=client_validation))
         return boto3.session.Session().client(
             service, region_name=region or self.region, endpoint_url=self.endpoint,
             aws_access_key_id=account.access_key_id,
