@@ -3,10 +3,10 @@
 Modules (import them directly; this package re-exports only the errors):
 
 * :mod:`~roleport.crypto.errors`        the error hierarchy (``CryptoError`` and kin)
-* :mod:`~roleport.crypto.certificates`  parsed ``Certificate`` values, loaders, AWS CA / end-entity rules
+* :mod:`~roleport.crypto.certificates`  ``Certificate``, loaders, AWS CA / end-entity rules
 * :mod:`~roleport.crypto.crls`          parsed ``Crl`` values, loader, "which CA signed it"
 * :mod:`~roleport.crypto.paths`         ``TrustStore`` and certification path validation, revocation
-* :mod:`~roleport.crypto.signatures`    CreateSession request signature verification (with leniencies)
+* :mod:`~roleport.crypto.signatures`    CreateSession signature verification, leniencies
 * :mod:`~roleport.crypto.keys`          private keys: load (PEM, DER, PKCS#12), generate, sign
 * :mod:`~roleport.crypto.secrets`       HMAC, HKDF, AEAD, constant-time compare, randomness
 * :mod:`~roleport.crypto.devpki`        development PKI (CAs, leaves, bad certificates, CRLs, files)

@@ -56,7 +56,7 @@ def _children(der: bytes) -> list[bytes]:
     _, start, end = _header(der, 0)
     items, pos = [], start
     while pos < end:
-        _, content_start, content_end = _header(der, pos)
+        _, _, content_end = _header(der, pos)
         items.append(der[pos:content_end])
         pos = content_end
     return items

@@ -68,13 +68,36 @@ class Certificate:
     """
 
     __slots__ = (
-        "_x509", "_der", "_version", "_subject_dn", "_issuer_dn", "_subject_attributes",
-        "_issuer_attributes", "_subject_name_der", "_issuer_name_der", "_not_before",
-        "_not_after", "_is_ca", "_has_basic_constraints", "_path_length", "_key_usage",
-        "_extended_key_usage", "_san_dns", "_san_uris", "_san_emails", "_san_ips",
-        "_san_directory_names", "_crl_distribution_points", "_subject_key_identifier",
-        "_authority_key_identifier", "_key_type", "_key_size", "_curve", "_mldsa_variant",
-        "_signature_algorithm_oid", "_signature_hash",
+        "_authority_key_identifier",
+        "_crl_distribution_points",
+        "_curve",
+        "_der",
+        "_extended_key_usage",
+        "_has_basic_constraints",
+        "_is_ca",
+        "_issuer_attributes",
+        "_issuer_dn",
+        "_issuer_name_der",
+        "_key_size",
+        "_key_type",
+        "_key_usage",
+        "_mldsa_variant",
+        "_not_after",
+        "_not_before",
+        "_path_length",
+        "_san_directory_names",
+        "_san_dns",
+        "_san_emails",
+        "_san_ips",
+        "_san_uris",
+        "_signature_algorithm_oid",
+        "_signature_hash",
+        "_subject_attributes",
+        "_subject_dn",
+        "_subject_key_identifier",
+        "_subject_name_der",
+        "_version",
+        "_x509",
     )
 
     def __init__(self, certificate: x509.Certificate) -> None:
@@ -520,7 +543,10 @@ def _iso(moment: datetime) -> str:
 
 
 def load_der(der: bytes) -> Certificate:
-    """Parse one DER certificate; raises CertificateError("certificate could not be parsed: ...")."""
+    """Parse one DER certificate.
+
+    Raises CertificateError("certificate could not be parsed: ...").
+    """
     try:
         parsed = x509.load_der_x509_certificate(bytes(der))
     except Exception as exc:  # any parsing failure of untrusted bytes
@@ -564,7 +590,8 @@ def load_pem_bundle(text: str | bytes) -> list[Certificate]:
         try:
             certificates.append(load_der(der))
         except CertificateError as exc:
-            raise CertificateError(f"certificate {index} {exc.message.removeprefix('certificate ')}") from exc
+            reason = exc.message.removeprefix("certificate ")
+            raise CertificateError(f"certificate {index} {reason}") from exc
     if not certificates:
         raise CertificateError("no PEM certificate found")
     return certificates

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -29,9 +30,18 @@ class Crl:
     """An immutable, parsed CRL. Equal when the DER encodings are."""
 
     __slots__ = (
-        "_crl", "_der", "_issuer_dn", "_issuer_attributes", "_issuer_name_der",
-        "_last_update", "_next_update", "_revoked", "_crl_number",
-        "_signature_algorithm_oid", "_signature_hash", "_authority_key_identifier",
+        "_authority_key_identifier",
+        "_crl",
+        "_crl_number",
+        "_der",
+        "_issuer_attributes",
+        "_issuer_dn",
+        "_issuer_name_der",
+        "_last_update",
+        "_next_update",
+        "_revoked",
+        "_signature_algorithm_oid",
+        "_signature_hash",
     )
 
     def __init__(self, crl: x509.CertificateRevocationList) -> None:
@@ -157,10 +167,8 @@ def load_crl(data: bytes | str) -> Crl:
     """Parse a PEM or DER CRL; raises CrlError("CRL could not be parsed: ...")."""
     raw = data.encode("utf-8", "replace") if isinstance(data, str) else bytes(data)
     try:
-        if _PEM_MARKER in raw:
-            crl = x509.load_pem_x509_crl(raw)
-        else:
-            crl = x509.load_der_x509_crl(raw)
+        loader = x509.load_pem_x509_crl if _PEM_MARKER in raw else x509.load_der_x509_crl
+        crl = loader(raw)
     except Exception as exc:  # any parsing failure of untrusted bytes
         raise CrlError(f"CRL could not be parsed: {exc}") from exc
     return Crl(crl)
@@ -174,7 +182,8 @@ def verify_crl_signed_by(crl: Crl, ca_certs: list[Certificate]) -> Certificate:
     same_name = [ca for ca in ca_certs if ca._subject_name_der == crl._issuer_name_der]
     for ca in same_name:
         try:
-            if crl._crl.is_signature_valid(ca._x509.public_key()):
+            public_key: Any = ca._x509.public_key()
+            if crl._crl.is_signature_valid(public_key):
                 return ca
         except (TypeError, ValueError, UnsupportedAlgorithm):
             continue

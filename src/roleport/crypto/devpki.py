@@ -31,6 +31,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -76,7 +77,8 @@ LEAF_KEY_USAGE = frozenset({"digital_signature"})
 BACKDATE = timedelta(minutes=5)
 
 _DEFAULT = object()  # "option not given" (None means "omit the extension")
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+_Usage = Collection[str] | None
+_HASHES: dict[str, Any] = {
     "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512,
     "sha3-256": hashes.SHA3_256, "sha3-384": hashes.SHA3_384, "sha3-512": hashes.SHA3_512,
 }
@@ -223,9 +225,9 @@ def issue_leaf(issuer: IssuedCertificate, cn: str | None = "roleport-dev-client"
     return _issue(
         issuer, key, cn=cn, sans=sans, subject=subject, days=days, not_before=not_before,
         not_after=not_after, now=now, hash=hash,
-        key_usage=LEAF_KEY_USAGE if key_usage is _DEFAULT else key_usage,
+        key_usage=LEAF_KEY_USAGE if key_usage is _DEFAULT else cast(_Usage, key_usage),
         extended_key_usage=["client_auth"] if extended_key_usage is _DEFAULT
-        else extended_key_usage,
+        else cast(_Usage, extended_key_usage),
         is_ca=is_ca, path_length=path_length, basic_constraints=basic_constraints,
         omit_aki=omit_aki, omit_ski=omit_ski,
         crl_distribution_points=crl_distribution_points, serial=serial, version=version,
@@ -375,7 +377,9 @@ def _general_name(san: str | tuple[str, str]) -> x509.GeneralName:
         return x509.IPAddress(ipaddress.ip_address(value))
     if kind in ("dirname", "dn"):
         return x509.DirectoryName(x509.Name.from_rfc4514_string(value))
-    raise CertificateError(f"unknown subjectAltName type {kind!r}: use DNS, URI, email, IP, dirName")
+    raise CertificateError(
+        f"unknown subjectAltName type {kind!r}: use DNS, URI, email, IP or dirName"
+    )
 
 
 # -- CRLs ---------------------------------------------------------------------------------

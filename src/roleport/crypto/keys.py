@@ -38,8 +38,8 @@ except ImportError:  # pragma: no cover - depends on the installed cryptography
     _mldsa = None  # type: ignore[assignment]
 
 __all__ = [
-    "PrivateKey",
     "Pkcs12Bundle",
+    "PrivateKey",
     "check_key_matches",
     "generate_private_key",
     "load_pkcs12",
@@ -102,8 +102,9 @@ class PrivateKey:
             raise KeyLoadError(f"unsupported private key type {type(key).__name__}")
 
     def __repr__(self) -> str:
-        detail = self.curve or self._mldsa_variant or (f"{self.key_size} bits" if self.key_size else "")
-        return f"PrivateKey({self._key_type} {detail})".replace(" )", ")")
+        size = f"{self.key_size} bits" if self._key_type == "RSA" else None
+        detail = self.curve or self._mldsa_variant or size
+        return f"PrivateKey({self._key_type}{' ' + detail if detail else ''})"
 
     @property
     def key_type(self) -> str:
@@ -168,10 +169,12 @@ class PrivateKey:
         if self._key_type == "RSA":
             if not rsa_pss:
                 return bytes(self._key.sign(data, padding.PKCS1v15(), algorithm))
-            named = {"max": padding.PSS.MAX_LENGTH, "digest": padding.PSS.DIGEST_LENGTH}
-            if isinstance(pss_salt, str) and pss_salt not in named:
-                raise ValueError(f"unknown PSS salt length {pss_salt!r}")
-            salt = named[pss_salt] if isinstance(pss_salt, str) else pss_salt
+            salt: Any = pss_salt
+            if isinstance(pss_salt, str):
+                named = {"max": padding.PSS.MAX_LENGTH, "digest": padding.PSS.DIGEST_LENGTH}
+                if pss_salt not in named:
+                    raise ValueError(f"unknown PSS salt length {pss_salt!r}")
+                salt = named[pss_salt]
             return bytes(self._key.sign(
                 data, padding.PSS(padding.MGF1(algorithm), salt), algorithm
             ))
@@ -305,7 +308,7 @@ def load_private_key(data: str | bytes, password: str | bytes | None = None) -> 
 class Pkcs12Bundle:
     """What a PKCS#12 file holds: the key, its certificate and any further certificates."""
 
-    __slots__ = ("key", "certificate", "chain")
+    __slots__ = ("certificate", "chain", "key")
 
     def __init__(self, key: PrivateKey, certificate: Certificate | None,
                  chain: list[Certificate]) -> None:
@@ -341,4 +344,5 @@ def load_pkcs12(data: bytes, password: str | bytes | None = None) -> Pkcs12Bundl
 def check_key_matches(key: PrivateKey, cert: Certificate) -> None:
     """Raise KeyLoadError unless ``key`` is the private half of ``cert``'s public key."""
     if not key.public_key_matches(cert):
-        raise KeyLoadError(f"private key does not match certificate {cert.subject_dn or cert.serial_hex}")
+        which = cert.subject_dn or f"serial {cert.serial_hex}"
+        raise KeyLoadError(f"private key does not match certificate {which}")

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from cryptography import x509
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-__all__ = ["SHORT_NAMES", "OIDS_BY_SHORT_NAME", "name_attributes", "build_name"]
+__all__ = ["OIDS_BY_SHORT_NAME", "SHORT_NAMES", "build_name", "name_attributes"]
 
 #: dotted OID -> short name, in the order people usually write a DN
 SHORT_NAMES: MappingProxyType[str, str] = MappingProxyType({

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
@@ -105,17 +106,17 @@ def verify_request_signature(cert: Certificate, algorithm: str, string_to_sign: 
     label = _LABELLED.match(algorithm)
     labelled_hash = _LABEL_HASHES[label["hash"]]() if label else None
     attempts = _attempts(public_key, key_type, signature, bytes(string_to_sign), labelled_hash)
-    strict_success: frozenset[str] | None = None
-    for used, attempt in attempts:
+    verified_by: frozenset[str] | None = None
+    for leniencies, attempt in attempts:
         try:
             attempt()
         except (InvalidSignature, ValueError, TypeError):
             continue
-        strict_success = used
+        verified_by = leniencies
         break
-    if strict_success is None:
+    if verified_by is None:
         raise SignatureError(f"signature does not verify ({_describe(algorithm, key_type)})")
-    used = set(name_leniencies | strict_success)
+    used = set(name_leniencies | verified_by)
     if not lenient and used:
         raise SignatureError(
             f"signature verifies only as {', '.join(sorted(used))}, "
@@ -131,7 +132,7 @@ def _decode_hex(signature_hex: str) -> bytes:
     return bytes.fromhex(text)
 
 
-def _attempts(public_key: object, key_type: str, signature: bytes, data: bytes,
+def _attempts(public_key: Any, key_type: str, signature: bytes, data: bytes,
               labelled_hash: hashes.HashAlgorithm | None) -> list[_Attempt]:
     """Ways to verify, the standard one first, then each leniency."""
     none: frozenset[str] = frozenset()
@@ -170,7 +171,7 @@ def _attempts(public_key: object, key_type: str, signature: bytes, data: bytes,
                          (frozenset({"labelled-hash", "ecdsa-raw"}), ecdsa(raw, labelled_hash))]
         return attempts
     if key_type == "ML-DSA":
-        verify = getattr(public_key, "verify")
+        verify = public_key.verify
         return [(none, lambda: verify(signature, data))]
     raise SignatureError(f"cannot verify signatures of {key_type} keys")
 

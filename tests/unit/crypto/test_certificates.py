@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 from datetime import UTC, datetime, timedelta
 
@@ -40,8 +41,9 @@ def test_load_pem_bundle_accepts_crlf_line_endings(pki: Pki) -> None:
     assert load_pem_bundle(text) == [pki.ec_root.certificate]
 
 
-@pytest.mark.parametrize("text", ["", "hello", "-----BEGIN PRIVATE KEY-----\nAA==\n"
-                                  "-----END PRIVATE KEY-----\n"])
+@pytest.mark.parametrize("text", [
+    "", "hello", "-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n",
+])
 def test_load_pem_bundle_rejects_text_without_certificate(text: str) -> None:
     with pytest.raises(CertificateError, match="^no PEM certificate found$"):
         load_pem_bundle(text)
@@ -63,10 +65,8 @@ def test_load_pem_bundle_names_the_certificate_with_bad_base64(pki: Pki) -> None
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.binary(max_size=400), st.text(max_size=400)))
 def test_load_pem_bundle_of_garbage_raises_only_certificate_error(garbage: bytes | str) -> None:
-    try:
+    with contextlib.suppress(CertificateError):  # any other exception fails the test
         load_pem_bundle(garbage)
-    except CertificateError:
-        pass
 
 
 @settings(max_examples=200)
@@ -268,7 +268,8 @@ def test_missing_key_usage_is_none(pki: Pki) -> None:
                                              ("secp521r1", 521)])
 def test_ec_key_details(pki: Pki, curve: str, bits: int) -> None:
     cert = devpki.issue_leaf(pki.ec_root, curve=curve).certificate
-    assert (cert.key_type, cert.key_size, cert.curve, cert.mldsa_variant) == ("EC", bits, curve, None)
+    assert (cert.key_type, cert.key_size, cert.curve) == ("EC", bits, curve)
+    assert cert.mldsa_variant is None
 
 
 def test_rsa_key_details(pki: Pki) -> None:
@@ -391,7 +392,8 @@ def test_end_entity_accepts_good_leaf(pki: Pki, key_type: str, now: datetime) ->
 
 
 @pytest.mark.parametrize("options", [
-    {"curve": "secp384r1"}, {"curve": "secp521r1"}, {"key_type": "mldsa", "mldsa_variant": "ML-DSA-44"},
+    {"curve": "secp384r1"}, {"curve": "secp521r1"},
+    {"key_type": "mldsa", "mldsa_variant": "ML-DSA-44"},
     {"key_type": "mldsa", "mldsa_variant": "ML-DSA-87"}, {"hash": "sha384"}, {"hash": "sha512"},
     {"cn": None, "subject": [("O", "Org only")]},
 ])
@@ -418,7 +420,8 @@ def test_end_entity_accepts_leaf_without_basic_constraints(pki: Pki, now: dateti
 def test_end_entity_rejects_key_usage_without_digital_signature(pki: Pki, key_type: str,
                                                                 now: datetime) -> None:
     cert = pki.leaf(key_type, key_usage={"key_encipherment"}).certificate
-    with pytest.raises(CertificateError, match="^certificate keyUsage must include digitalSignature$"):
+    with pytest.raises(CertificateError,
+                       match="^certificate keyUsage must include digitalSignature$"):
         check_end_entity_certificate(cert, now)
 
 

@@ -65,8 +65,10 @@ def test_crl_is_issued_by_name_of_certificates_issuer(pki: Pki, crl: Crl) -> Non
     assert not crl.is_issued_by_name_of(pki.ec_intermediate.certificate)
 
 
-@pytest.mark.parametrize("data", [b"", b"garbage", "-----BEGIN X509 CRL-----\nAAAA\n"
-                                  "-----END X509 CRL-----\n", b"\x30\x03\x02\x01\x01"])
+@pytest.mark.parametrize("data", [
+    b"", b"garbage", "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
+    b"\x30\x03\x02\x01\x01",
+])
 def test_load_crl_rejects_garbage(data: bytes | str) -> None:
     with pytest.raises(CrlError, match="^CRL could not be parsed: "):
         load_crl(data)

@@ -46,7 +46,8 @@ def test_intermediate_chain_links_each_ca_to_the_previous(pki: Pki) -> None:
         "Roleport Dev Intermediate CA 1", "Roleport Dev Intermediate CA 2",
         "Roleport Dev Intermediate CA 3"]
     parents = [pki.ec_root, *chain[:-1]]
-    assert all(c.certificate.is_issued_by(p.certificate) for c, p in zip(chain, parents))
+    pairs = zip(chain, parents, strict=True)
+    assert all(c.certificate.is_issued_by(p.certificate) for c, p in pairs)
     assert len(chain[-1].chain) == 3  # two intermediates above it, then the root
 
 
