@@ -208,6 +208,17 @@ class TestDecisions:
                                                       context=partial)).allowed
 
 
+def test_request_context_reads_booleans_and_numbers_as_iam_strings():
+    ctx = RequestContext(action="s3:ListBucket",
+                         context={"aws:SecureTransport": True, "s3:max-keys": 10,
+                                  "aws:TagKeys": ["a", "b"], "aws:Empty": []})
+    assert ctx.values("AWS:SECURETRANSPORT") == ("true",)
+    assert ctx.values("s3:max-keys") == ("10",)
+    assert ctx.values("aws:tagkeys") == ("a", "b")
+    assert ctx.values("aws:Empty") == () and ctx.values("aws:Other") is None
+    assert ctx.variable("s3:max-keys") == "10" and ctx.variable("aws:TagKeys") is None
+
+
 class TestPrincipals:
     @pytest.mark.parametrize(("principal", "who", "kind", "expected"), [
         (Principal(anyone=True), None, None, True),

@@ -34,6 +34,7 @@ from .document import (
 from .errors import MalformedPolicyError, PolicyTooLargeError
 from .evaluation import (
     Decision,
+    DecisionEffect,
     RequestContext,
     StatementRef,
     StatementTrace,
@@ -46,7 +47,7 @@ from .principals import Principal, PrincipalType, aws_principal_arns, principal_
 
 __all__ = [
     "DEFAULT_MAX_SIZE", "KINDS", "VERSION_2008", "VERSION_2012",
-    "Condition", "Decision", "MalformedPolicyError", "Operator", "PolicyDocument",
+    "Condition", "Decision", "DecisionEffect", "MalformedPolicyError", "Operator", "PolicyDocument",
     "PolicyKind", "PolicyTooLargeError", "Principal", "PrincipalType", "RequestContext",
     "Statement", "StatementRef", "StatementTrace",
     "allowed_by_all", "aws_principal_arns", "evaluate", "evaluate_trust_policy",

@@ -9,7 +9,8 @@ condition evaluation logic), all in :func:`evaluate_condition`:
   are NOR'ed and it matches when the key is missing;
 * a missing key (absent, or an empty list) makes a positive operator false and a
   negated one true, except: ``...IfExists`` is true, ``ForAllValues:`` is true,
-  ``ForAnyValue:`` is false, and ``Null`` tests exactly that;
+  ``ForAnyValue:`` is false, and ``Null`` tests exactly that (``"true"``: absent,
+  ``"false"``: present; a set qualifier on ``Null`` changes nothing);
 * ``ForAllValues:`` needs every request value to satisfy the operator,
   ``ForAnyValue:`` at least one; without a qualifier a multivalued key matches when any
   request value matches any policy value (and the negation of that);

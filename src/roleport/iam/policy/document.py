@@ -10,8 +10,8 @@ and raises :class:`~.errors.MalformedPolicyError` with IAM's own wording. ``kind
   AssumeRole-family actions);
 * ``resource``: a resource-based policy (``Principal`` and ``Resource`` required).
 
-Checks run in the order IAM reports them (the ``_check_*`` functions of
-:mod:`.rules`), so a document with two problems gets the error IAM would give first.
+Syntax is checked here; the rest runs in :func:`.rules.check`, in the order IAM
+reports problems, so a document with two problems gets the error IAM would give first.
 Parsing normalises: a string-or-list becomes a tuple, a single statement object a
 one-statement tuple, JSON ``true`` in a condition the string ``"true"``. Serialising
 writes the normal form back, so ``parse_policy(doc.dumps(), kind=k) == doc``.

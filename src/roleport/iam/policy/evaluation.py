@@ -31,7 +31,14 @@ from .principals import Principal, PrincipalType, infer_principal_type, principa
 from .variables import UnresolvedVariable, render, parse_template
 
 DecisionEffect = Literal["Allow", "ExplicitDeny", "ImplicitDeny"]
-ContextValue = str | Sequence[str]
+ContextValue = str | bool | int | float | Sequence[str | bool | int | float]
+
+
+def _as_text(value: str | bool | int | float) -> str:
+    """How IAM sees a scalar: ``True`` is ``"true"``, ``10`` is ``"10"``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,8 +46,9 @@ class RequestContext:
     """What is being asked: who, which action, on what, with which context keys.
 
     ``context`` maps condition keys (``aws:SourceArn``, ``aws:PrincipalTag/x509Subject/CN``)
-    to a value or a list of values; names are looked up case-insensitively. A key whose
-    value is an empty list counts as absent. ``principal`` is an ARN, an account id or a
+    to a value or a list of values (booleans and numbers are read as IAM writes them,
+    ``"true"``, ``"10"``); names are looked up case-insensitively. A key whose value is
+    an empty list counts as absent. ``principal`` is an ARN, an account id or a
     service principal (``rolesanywhere.amazonaws.com``); ``principal_type`` is guessed
     from it when not given.
     """
@@ -55,7 +63,8 @@ class RequestContext:
     def __post_init__(self) -> None:
         keys: dict[str, tuple[str, ...]] = {}
         for key, value in self.context.items():
-            values = (value,) if isinstance(value, str) else tuple(value)
+            items = [value] if isinstance(value, str | bool | int | float) else value
+            values = tuple(_as_text(v) for v in items)
             keys.setdefault(key.lower(), ())
             keys[key.lower()] += values
         object.__setattr__(self, "_keys", keys)
