@@ -19,7 +19,7 @@ from botocore import xform_name
 
 from roleport.auth.codes import wire_code
 from roleport.auth.identities import Identity
-from roleport.auth.verifier import service_and_region_of, verify
+from roleport.auth.verifier import read_signed_request, service_and_region_of, verify
 from roleport.clock import Clock
 from roleport.domain.context import Caller, Scope
 from roleport.errors import (AuthenticationError, InternalError, RoleportError,
@@ -88,6 +88,16 @@ class Pipeline:
                 f"credential scope. Services served here: {served}.")
         return services
 
+    def _explain_unreadable_signature(self, request: Request) -> None:
+        """No credential scope could be read: say precisely why (always raises)."""
+        signing = request.signing_request()
+        if signing.header_values("authorization") or "X-Amz-" in request.raw_query:
+            read_signed_request(signing, now=self._clock.now(), expected_service=None,
+                                max_skew=self._max_skew)
+            raise AuthenticationError("incomplete", "The credential scope of the signature "
+                                      "could not be read.")
+        raise AuthenticationError("missing", "Missing Authentication Token")
+
     def _authenticate(self, request: Request, service: str) -> Identity:
         verified = verify(request.signing_request(), self._lookup, now=self._clock.now(),
                           expected_service=service, max_skew=self._max_skew)
@@ -123,7 +133,7 @@ class Pipeline:
         try:
             scope = service_and_region_of(request.signing_request())
             if scope is None:
-                raise AuthenticationError("missing", "Missing Authentication Token")
+                self._explain_unreadable_signature(request)
             signing_name, region = scope
             services = self._services(signing_name)
             service = services[0]
