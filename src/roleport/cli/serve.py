@@ -151,8 +151,26 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         ssl_certfile=str(tls.certificate) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None, timeout_graceful_shutdown=5,
         h11_max_incomplete_event_size=64 * 1024)
-    uvicorn.Server(config).run(sockets=[sock])
+    _server_class()(config).run(sockets=[sock])
     click.echo("Roleport stopped.")
+
+
+def _server_class():  # noqa: ANN202 - uvicorn is imported lazily, at serve time
+    import contextlib
+    import signal
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, but a SIGTERM/SIGINT is a clean stop with exit status 0."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):  # type: ignore[override]  # noqa: ANN202
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self.handle_exit)
+            yield
+
+    return Server
 
 
 def _with_port(settings: Settings, port: int) -> Settings:

@@ -1,0 +1,73 @@
+"""The server process: first start, restart, PostgreSQL, plain HTTP, env credentials."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+from botocore.exceptions import ClientError
+
+from roleport.testing import RoleportServer
+
+from .conftest import bundle_source
+
+
+def test_first_start_creates_private_files_and_restart_keeps_everything(tmp_path, pki):
+    data = tmp_path / "data"
+    with RoleportServer(data) as first:
+        banner = "".join(first.output)
+        admin = first.admin
+        assert admin.secret_access_key in banner  # printed once, on first start
+        assert "AWS_CA_BUNDLE=" in banner and "aws rolesanywhere list-trust-anchors" in banner
+        client = first.client()
+        ta = client.create_trust_anchor(name="kept", source=bundle_source(pki.root))
+        ca_pem = (data / "tls" / "ca.pem").read_text()
+    for name in ("admin-credentials.json", "server-key.json", "tls/ca.key", "tls/server.key"):
+        mode = stat.S_IMODE(os.stat(data / name).st_mode)
+        assert mode == 0o600, name
+    assert first.process.returncode == 0
+    assert "Roleport stopped." in "".join(first.output)
+    with RoleportServer(data) as second:
+        assert second.admin == admin
+        assert admin.secret_access_key not in "".join(second.output)
+        got = second.client().get_trust_anchor(trustAnchorId=ta["trustAnchor"]["trustAnchorId"])
+        assert got["trustAnchor"]["name"] == "kept"
+        assert (data / "tls" / "ca.pem").read_text() == ca_pem
+
+
+def test_admin_keys_from_the_environment(tmp_path):
+    env = {"ROLEPORT_ADMIN_ACCESS_KEY_ID": "AKIAROLEPORTTEST0001",
+           "ROLEPORT_ADMIN_SECRET_ACCESS_KEY": "s3cr3t/s3cr3t/s3cr3t/s3cr3t/s3cr3t/abcd"}
+    with RoleportServer(tmp_path / "d", env=env, http=True) as srv:
+        assert srv.endpoint.startswith("http://")
+        assert srv.client().list_trust_anchors()["trustAnchors"] == []
+        assert env["ROLEPORT_ADMIN_SECRET_ACCESS_KEY"] not in "".join(srv.output)
+
+
+def test_postgresql_backend_serves_the_control_plane(pg_server, pki):
+    account = pg_server.new_account()
+    ra = pg_server.client("rolesanywhere", account)
+    ta = ra.create_trust_anchor(name="pg", source=bundle_source(pki.root),
+                                aliasName="pg-ca")["trustAnchor"]
+    role = f"arn:aws:iam::{account.account_id}:role/r"
+    for i in range(5):
+        ra.create_profile(name=f"p{i}", roleArns=[role])
+    names = [p["name"] for page in ra.get_paginator("list_profiles").paginate(pageSize=2)
+             for p in page["profiles"]]
+    assert names == [f"p{i}" for i in range(5)]
+    ra.tag_resource(resourceArn=ta["trustAnchorArn"], tags=[{"key": "db", "value": "pg"}])
+    assert ra.get_trust_anchor(trustAnchorId=ta["aliasArn"])["trustAnchor"]["name"] == "pg"
+    with pytest.raises(ClientError):
+        ra.create_trust_anchor(name="dup", source=bundle_source(pki.root), aliasName="pg-ca")
+    assert len(ra.list_trust_anchors()["trustAnchors"]) == 1
+
+
+def test_two_servers_share_one_postgresql(pg_server, tmp_path, postgres_url, pki):
+    account = pg_server.new_account()
+    with RoleportServer(tmp_path / "second", database_url=postgres_url, http=True) as second:
+        created = pg_server.client("rolesanywhere", account).create_trust_anchor(
+            name="shared", source=bundle_source(pki.root))["trustAnchor"]
+        seen = second.client("rolesanywhere", account).get_trust_anchor(
+            trustAnchorId=created["trustAnchorId"])
+        assert seen["trustAnchor"]["name"] == "shared"
