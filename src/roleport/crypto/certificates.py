@@ -504,12 +504,14 @@ def _verify_signature(public_key: object, signature: bytes, data: bytes, paramet
                       hash_algorithm: hashes.HashAlgorithm | None) -> None:
     """Verify an X.509 signature; raises InvalidSignature, TypeError or UnsupportedAlgorithm."""
     if isinstance(public_key, rsa.RSAPublicKey):
-        if parameters is None:  # cryptography reports none for legacy md5WithRSAEncryption
+        if parameters is None:  # cryptography reports none for legacy MD5/SHA-1 signatures
             parameters = padding.PKCS1v15()
         if not isinstance(parameters, (padding.PKCS1v15, padding.PSS)) or hash_algorithm is None:
             raise TypeError("unexpected RSA signature parameters")
         public_key.verify(signature, data, parameters, hash_algorithm)
     elif isinstance(public_key, ec.EllipticCurvePublicKey):
+        if parameters is None and hash_algorithm is not None:  # legacy ecdsa-with-SHA1
+            parameters = ec.ECDSA(hash_algorithm)
         if not isinstance(parameters, ec.ECDSA):
             raise TypeError("unexpected ECDSA signature parameters")
         public_key.verify(signature, data, parameters)
