@@ -49,7 +49,7 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
     else:
         lines.append(f"  admin    access key {admin.access_key_id} (secret in "
                      f"{Path(data_dir).resolve() / 'admin-credentials.json'})")
-    env_text = " ".join(env + ["AWS_REGION=" + settings.region])
+    env_text = " ".join(env + ["AWS_DEFAULT_REGION=" + settings.region])
     lines += ["", "  Try:", f"    {env_text} aws rolesanywhere list-trust-anchors "
               f"--endpoint-url {url}", ""]
     return "\n".join(lines)

@@ -128,7 +128,7 @@ def ensure_tls(settings: Settings) -> TlsFiles | None:
         return TlsFiles(Path(settings.tls_cert), Path(settings.tls_key), None)
     from roleport.crypto import devpki
 
-    folder = ensure_data_dir(settings) / TLS_DIR
+    folder = ensure_data_dir(settings).resolve() / TLS_DIR
     ca_path, cert_path, key_path = folder / "ca.pem", folder / "server.pem", folder / "server.key"
     if not (ca_path.exists() and cert_path.exists() and key_path.exists()):
         ca = devpki.create_root_ca("Roleport Local CA", key_type="ec", days=3650)
