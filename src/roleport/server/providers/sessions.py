@@ -1,0 +1,128 @@
+"""The ``POST /sessions`` provider (CreateSession): wire dict <-> domain call.
+
+The pipeline routes a request signed ``AWS4-X509-*`` here after parsing and validating
+it by our own service model (``spec/data/rolesanywhere-sessions``). This adapter:
+
+* merges the ARNs from the body and the query string (the Go helper sends them in the
+  query; a value in both places must be the same);
+* reads the X.509 signature headers (:mod:`roleport.auth.x509`);
+* runs :class:`~roleport.domain.sessions.SessionService` and shapes its result exactly as
+  AWS does (§2.8), ``expiration`` to the second;
+* writes one ``roleport.audit`` log line per attempt naming the check that decided
+  (never a secret or a credential), counts outcomes and leniencies in the metrics, and
+  fills the access log's outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from roleport.auth.x509 import read_x509_request
+from roleport.domain.sessions import INVALID_SIGNATURE, SessionAudit, SessionRequest, \
+    SessionResult, SessionService
+from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError, \
+    ValidationError
+from roleport.server.http import Request
+from roleport.server.observability import Metrics
+
+audit_log = structlog.get_logger("roleport.audit")
+
+_ARNS = (("profileArn", "queryProfileArn"), ("roleArn", "queryRoleArn"),
+         ("trustAnchorArn", "queryTrustAnchorArn"))
+
+
+def _arns(params: dict[str, Any]) -> tuple[dict[str, str], bool]:
+    """The three ARNs, from the body or the query string, and whether any came by query."""
+    found: dict[str, str] = {}
+    missing, conflicting, by_query = [], [], False
+    for body_name, query_name in _ARNS:
+        body, query = params.get(body_name), params.get(query_name)
+        if body is not None and query is not None and body != query:
+            conflicting.append(body_name)
+        value = body if body is not None else query
+        by_query |= body is None and query is not None
+        if value is None:
+            missing.append(body_name)
+        else:
+            found[body_name] = value
+    problems = [f"Value null at '{name}' failed to satisfy constraint: Member must not be null"
+                for name in missing]
+    problems += [f"Value at '{name}' failed to satisfy constraint: the query string and the "
+                 f"body give different values" for name in conflicting]
+    if problems:
+        noun = "error" if len(problems) == 1 else "errors"
+        raise ValidationError(f"{len(problems)} validation {noun} detected: "
+                              + "; ".join(problems))
+    return found, by_query
+
+
+def session_view(result: SessionResult) -> dict[str, Any]:
+    """AWS's CreateSession response (§2.8): every field, always."""
+    c = result.credentials
+    return {
+        "credentialSet": [{
+            "assumedRoleUser": {"arn": c.assumed_role_arn, "assumedRoleId": c.assumed_role_id},
+            "credentials": {
+                "accessKeyId": c.access_key_id,
+                "expiration": c.expiration.replace(microsecond=0),
+                "secretAccessKey": c.secret_access_key,
+                "sessionToken": c.session_token,
+            },
+            "packedPolicySize": c.packed_policy_size,
+            "roleArn": result.role_arn,
+            "sourceIdentity": c.source_identity,
+        }],
+        "subjectArn": result.subject_arn,
+    }
+
+
+class SessionsProvider:
+    def __init__(self, sessions: SessionService, metrics: Metrics | None = None) -> None:
+        self.sessions = sessions
+        self.metrics = metrics
+
+    def create_session(self, request: Request, match: Any, params: dict[str, Any],
+                       outcome: Any) -> dict[str, Any]:
+        """The pipeline's ``x509_handler``."""
+        audit = SessionAudit()
+        try:
+            arns, by_query = _arns(params)
+            if by_query:
+                outcome.notes["arnsIn"] = "query"
+            try:
+                presented = read_x509_request(request.signing_request(),
+                                              lenient=self.sessions.settings.lenient)
+            except AuthenticationError as exc:
+                audit.check, audit.reason = "signature", exc.message
+                raise AccessDeniedError(INVALID_SIGNATURE) from None
+            result = self.sessions.create_session(SessionRequest(
+                credential=presented, trust_anchor_arn=arns["trustAnchorArn"],
+                profile_arn=arns["profileArn"], role_arn=arns["roleArn"],
+                duration_seconds=params.get("durationSeconds"),
+                role_session_name=params.get("roleSessionName"),
+                instance_properties=params.get("instanceProperties")), audit)
+        except RoleportError as exc:
+            if audit.check is None:
+                audit.check, audit.reason = "input", exc.message
+            self._finish(request, outcome, audit, exc.code)
+            raise
+        self._finish(request, outcome, audit, None)
+        return session_view(result)
+
+    def _finish(self, request: Request, outcome: Any, audit: SessionAudit,
+                error_code: str | None) -> None:
+        fields = audit.fields()
+        if audit.account_id:
+            outcome.account_id = audit.account_id
+        if audit.x509_subject:
+            outcome.principal = audit.x509_subject
+        outcome.notes.update({k: fields[k] for k in ("check", "leniencies", "subjectArn")
+                              if k in fields})
+        if self.metrics is not None:
+            self.metrics.sessions.labels(audit.outcome, audit.check or "none").inc()
+            for leniency in sorted(audit.leniencies):
+                self.metrics.leniencies.labels(leniency).inc()
+        audit_log.info("CreateSession", request_id=request.request_id, client=request.client,
+                       error=error_code, **fields)
