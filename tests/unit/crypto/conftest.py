@@ -1,7 +1,8 @@
 """Shared PKI for the crypto tests, generated once per session (never committed).
 
-RSA key generation is the slow part, so the session makes three RSA keys and reuses
-them (``key=``) wherever a test only needs "an RSA key".
+RSA key generation is the slow part, so the session makes four RSA keys (the RSA root's,
+one for leaves, one for intermediates, one of 1024 bits) and passes them with ``key=``
+wherever a test only needs "an RSA key".
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class Pki:
     mldsa_root: IssuedCertificate
     other_root: IssuedCertificate  # an unrelated CA, same key type as ec_root
     rsa_key: PrivateKey  # RSA-2048 for leaves
-    rsa_key_2: PrivateKey  # another RSA-2048
+    rsa_key_2: PrivateKey  # RSA-2048 for intermediates
     rsa_1024: PrivateKey
 
     def root_for(self, key_type: str) -> IssuedCertificate:
@@ -43,15 +44,14 @@ class Pki:
 
 @pytest.fixture(scope="session")
 def pki() -> Pki:
-    rsa_key = generate_private_key("rsa")
     ec_root = devpki.create_root_ca("Test EC Root")
     return Pki(
         ec_root=ec_root,
         ec_intermediate=devpki.create_intermediate_ca(ec_root, "Test EC Intermediate"),
-        rsa_root=devpki.create_root_ca("Test RSA Root", key=rsa_key),
+        rsa_root=devpki.create_root_ca("Test RSA Root", key_type="rsa"),
         mldsa_root=devpki.create_root_ca("Test ML-DSA Root", key_type="mldsa"),
         other_root=devpki.create_root_ca("Unrelated Root"),
-        rsa_key=rsa_key,
+        rsa_key=generate_private_key("rsa"),
         rsa_key_2=generate_private_key("rsa"),
         rsa_1024=generate_private_key("rsa", key_size=1024),
     )

@@ -37,7 +37,6 @@ def chains(pki: Pki) -> dict[str, Chain]:
         extra = {"key": pki.rsa_key_2} if key_type == "rsa" else {}
         intermediate = devpki.create_intermediate_ca(root, f"{key_type} issuing CA",
                                                      key_type=key_type, **extra)
-        leaf = pki.leaf(key_type) if key_type == "rsa" else None
         leaf = devpki.issue_leaf(intermediate, f"{key_type} client", key_type=key_type,
                                  **({"key": pki.rsa_key} if key_type == "rsa" else {}))
         result[key_type] = Chain(root, intermediate, leaf)
