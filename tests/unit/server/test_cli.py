@@ -1,0 +1,35 @@
+"""The CLI entry points: help on every command, migrations, account keys."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+COMMANDS = [[], ["serve"], ["db"], ["db", "upgrade"], ["accounts"], ["accounts", "create-key"]]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "roleport")
+def test_every_command_has_help(args):
+    out = subprocess.run([sys.executable, "-m", "roleport.cli.main", *args, "--help"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "Usage:" in out.stdout
+
+
+def test_db_upgrade_and_create_key(tmp_path):
+    run = [sys.executable, "-m", "roleport.cli.main"]
+    up = subprocess.run([*run, "db", "upgrade", "--data-dir", str(tmp_path)],
+                        capture_output=True, text=True, timeout=60)
+    assert up.returncode == 0 and "revision" in up.stdout
+    key = subprocess.run([*run, "accounts", "create-key", "--data-dir", str(tmp_path),
+                          "--account-id", "210987654321"], capture_output=True, text=True,
+                         timeout=60)
+    assert key.returncode == 0, key.stderr
+    data = json.loads(key.stdout)
+    assert data["AccountId"] == "210987654321" and data["AccessKeyId"].startswith("AKIA")
+    assert len(data["SecretAccessKey"]) == 40
+    bad = subprocess.run([*run, "accounts", "create-key", "--data-dir", str(tmp_path),
+                          "--account-id", "12"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "12 digits" in bad.stderr
