@@ -10,6 +10,8 @@ assembles the DER. Used by :mod:`roleport.crypto.devpki` only; never on a reques
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
@@ -24,20 +26,20 @@ _NULL = b"\x05\x00"
 _VERSION_TAG = 0xA0  # [0] EXPLICIT Version
 _EXTENSIONS_TAG = 0xA3  # [3] EXPLICIT Extensions
 
-_RSA_OIDS = {
+_RSA_OIDS = MappingProxyType({
     "md5": "1.2.840.113549.1.1.4", "sha1": "1.2.840.113549.1.1.5",
     "sha224": "1.2.840.113549.1.1.14", "sha256": "1.2.840.113549.1.1.11",
     "sha384": "1.2.840.113549.1.1.12", "sha512": "1.2.840.113549.1.1.13",
-}
-_ECDSA_OIDS = {
+})
+_ECDSA_OIDS = MappingProxyType({
     "sha1": "1.2.840.10045.4.1", "sha224": "1.2.840.10045.4.3.1",
     "sha256": "1.2.840.10045.4.3.2", "sha384": "1.2.840.10045.4.3.3",
     "sha512": "1.2.840.10045.4.3.4",
-}
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+})
+_HASHES: MappingProxyType[str, type[hashes.HashAlgorithm]] = MappingProxyType({
     "md5": hashes.MD5, "sha1": hashes.SHA1, "sha224": hashes.SHA224,
     "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512,
-}
+})
 
 
 def _length(n: int) -> bytes:
@@ -90,13 +92,13 @@ def _oid(dotted: str) -> bytes:
 def _algorithm(private_key: object, hash_name: str | None) -> tuple[bytes, object]:
     """(AlgorithmIdentifier DER, a callable signing TBS bytes) for the issuer key."""
     if isinstance(private_key, rsa.RSAPrivateKey):
-        if hash_name not in _RSA_OIDS:
+        if hash_name is None or hash_name not in _RSA_OIDS:
             raise CertificateError(f"cannot sign with RSA and hash {hash_name}")
         algorithm = _HASHES[hash_name]()
         return (_tlv(_SEQUENCE, _oid(_RSA_OIDS[hash_name]) + _NULL),
                 lambda tbs: private_key.sign(tbs, padding.PKCS1v15(), algorithm))
     if isinstance(private_key, ec.EllipticCurvePrivateKey):
-        if hash_name not in _ECDSA_OIDS:
+        if hash_name is None or hash_name not in _ECDSA_OIDS:
             raise CertificateError(f"cannot sign with ECDSA and hash {hash_name}")
         algorithm = _HASHES[hash_name]()
         return (_tlv(_SEQUENCE, _oid(_ECDSA_OIDS[hash_name])),

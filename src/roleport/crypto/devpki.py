@@ -31,6 +31,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, cast
 
 from cryptography import x509
@@ -78,18 +79,18 @@ BACKDATE = timedelta(minutes=5)
 
 _DEFAULT = object()  # "option not given" (None means "omit the extension")
 _Usage = Collection[str] | None
-_HASHES: dict[str, Any] = {
+_HASHES: MappingProxyType[str, Any] = MappingProxyType({
     "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512,
     "sha3-256": hashes.SHA3_256, "sha3-384": hashes.SHA3_384, "sha3-512": hashes.SHA3_512,
-}
+})
 #: hashes cryptography will not sign certificates with: re-signed through _der
 _LEGACY_HASHES = frozenset({"sha1", "md5", "sha224"})
-_EKU = {
+_EKU = MappingProxyType({
     "client_auth": ExtendedKeyUsageOID.CLIENT_AUTH,
     "server_auth": ExtendedKeyUsageOID.SERVER_AUTH,
     "code_signing": ExtendedKeyUsageOID.CODE_SIGNING,
     "email_protection": ExtendedKeyUsageOID.EMAIL_PROTECTION,
-}
+})
 
 
 @dataclass(frozen=True, eq=False)

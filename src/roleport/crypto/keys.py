@@ -21,6 +21,7 @@ PEM), DER, and PKCS#12 bundles. Every failure is a :class:`KeyLoadError`.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -47,16 +48,16 @@ __all__ = [
     "mldsa_available",
 ]
 
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+_HASHES: MappingProxyType[str, type[hashes.HashAlgorithm]] = MappingProxyType({
     "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512,
     "sha1": hashes.SHA1,
-}
-_CURVES: dict[str, type[ec.EllipticCurve]] = {
+})
+_CURVES: MappingProxyType[str, type[ec.EllipticCurve]] = MappingProxyType({
     "secp256r1": ec.SECP256R1, "p-256": ec.SECP256R1, "prime256v1": ec.SECP256R1,
     "secp384r1": ec.SECP384R1, "p-384": ec.SECP384R1,
     "secp521r1": ec.SECP521R1, "p-521": ec.SECP521R1,
     "secp256k1": ec.SECP256K1, "secp224r1": ec.SECP224R1,
-}
+})
 
 
 def mldsa_available() -> bool:

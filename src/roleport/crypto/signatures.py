@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -51,11 +52,11 @@ LENIENCIES = frozenset({"rsa-pss", "algorithm-label", "labelled-hash", "ecdsa-ra
 SUPPORTED_ALGORITHMS = frozenset(REQUEST_ALGORITHMS)
 
 _LABELLED = re.compile(r"^AWS4-X509-(?P<family>RSA|ECDSA)-(?P<hash>SHA384|SHA512)$")
-_FAMILY_KEY_TYPE = {"RSA": "RSA", "ECDSA": "EC"}
+_FAMILY_KEY_TYPE = MappingProxyType({"RSA": "RSA", "ECDSA": "EC"})
 _HEX = re.compile(r"^(?:[0-9a-fA-F]{2})+$")
-_LABEL_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+_LABEL_HASHES: MappingProxyType[str, type[hashes.HashAlgorithm]] = MappingProxyType({
     "SHA384": hashes.SHA384, "SHA512": hashes.SHA512,
-}
+})
 
 #: one way of verifying: (leniencies it stands for, callable raising InvalidSignature)
 _Attempt = tuple[frozenset[str], Callable[[], None]]
