@@ -31,6 +31,12 @@ class Settings:
     strict_signing: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_clock_skew_seconds: int = 300
+    #: CreateSession: certificate attributes that are not valid session tags make the
+    #: request ``fail`` (what AWS observably does) or are ``drop``ped (what its docs say)
+    invalid_tag_values: str = "fail"
+    #: CreateSession: CRL distribution point fetches (trust anchors with crlDpRevocationEnabled)
+    crl_fetch_timeout_seconds: float = 5.0
+    crl_fetch_max_bytes: int = 1024 * 1024
     workers: int = 1
     log_level: str = "info"
     access_log: bool = True

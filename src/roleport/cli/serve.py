@@ -73,6 +73,17 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
 @click.option("--strict-signing", envvar="ROLEPORT_STRICT_SIGNING", is_flag=True,
               help="Refuse the CreateSession leniencies real clients need (RSA-PSS, "
                    "mislabelled algorithms, unordered chains).")
+@click.option("--invalid-tag-values", envvar="ROLEPORT_INVALID_TAG_VALUES",
+              type=click.Choice(["fail", "drop"]), default="fail", show_default=True,
+              help="CreateSession: a certificate attribute that is not a valid session tag "
+                   "value fails the request (as AWS does) or is dropped (as AWS documents).")
+@click.option("--crl-fetch-timeout", envvar="ROLEPORT_CRL_FETCH_TIMEOUT", default=5.0,
+              show_default=True, type=click.FloatRange(0.1, 60),
+              help="Seconds to wait for a CRL distribution point (crlDpRevocationEnabled).")
+@click.option("--crl-fetch-max-bytes", envvar="ROLEPORT_CRL_FETCH_MAX_BYTES",
+              default=1024 * 1024, show_default=True,
+              type=click.IntRange(1024, 64 * 1024 * 1024),
+              help="Largest CRL accepted from a distribution point.")
 @click.option("--max-body-bytes", envvar="ROLEPORT_MAX_BODY_BYTES", default=1024 * 1024,
               show_default=True, type=click.IntRange(1024, 64 * 1024 * 1024),
               help="Largest request body accepted.")
@@ -93,7 +104,8 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
               help="Do not write a JSON access-log line per request.")
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, region: str,
           account_id: str, plain_http: bool, tls_cert: Path | None, tls_key: Path | None,
-          strict_signing: bool, max_body_bytes: int, quota_trust_anchors: int,
+          strict_signing: bool, invalid_tag_values: str, crl_fetch_timeout: float,
+          crl_fetch_max_bytes: int, max_body_bytes: int, quota_trust_anchors: int,
           quota_profiles: int, quota_crls_per_trust_anchor: int,
           quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
           log_level: str, no_access_log: bool) -> None:
@@ -124,7 +136,9 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
                       crls_per_trust_anchor=quota_crls_per_trust_anchor,
                       certificates_per_trust_anchor=quota_certificates_per_trust_anchor,
                       roles_per_profile=quota_roles_per_profile),
-        strict_signing=strict_signing, max_body_bytes=max_body_bytes, log_level=log_level,
+        strict_signing=strict_signing, invalid_tag_values=invalid_tag_values,
+        crl_fetch_timeout_seconds=crl_fetch_timeout, crl_fetch_max_bytes=crl_fetch_max_bytes,
+        max_body_bytes=max_body_bytes, log_level=log_level,
         access_log=not no_access_log)
     configure_logging(log_level)
     bootstrap.ensure_data_dir(settings)
