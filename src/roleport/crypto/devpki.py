@@ -60,6 +60,7 @@ __all__ = [
     "LEAF_KEY_USAGE",
     "IssuedCertificate",
     "SavedFiles",
+    "Subject",
     "create_crl",
     "create_intermediate_ca",
     "create_intermediate_chain",
@@ -79,6 +80,8 @@ BACKDATE = timedelta(minutes=5)
 
 _DEFAULT = object()  # "option not given" (None means "omit the extension")
 _Usage = Collection[str] | None
+#: a subject: RFC 4514 text, a dict, or (short name, value) pairs in certificate order
+Subject = str | dict[str, str] | Iterable[tuple[str, str]]
 _HASHES: MappingProxyType[str, Any] = MappingProxyType({
     "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512,
     "sha3-256": hashes.SHA3_256, "sha3-384": hashes.SHA3_384, "sha3-512": hashes.SHA3_512,
@@ -194,7 +197,7 @@ def create_intermediate_chain(issuer: IssuedCertificate, count: int,
 
 
 def issue_leaf(issuer: IssuedCertificate, cn: str | None = "roleport-dev-client", *,
-               sans: Iterable[str | tuple[str, str]] = (), subject: object = None,
+               sans: Iterable[str | tuple[str, str]] = (), subject: Subject | None = None,
                key_type: str = "ec", key: PrivateKey | None = None,
                curve: str = "secp256r1", key_size: int = 2048,
                mldsa_variant: str = "ML-DSA-65", days: int = 365,
@@ -252,7 +255,8 @@ def issue_server_certificate(issuer: IssuedCertificate, *,
 
 
 def _issue(issuer: IssuedCertificate | None, key: PrivateKey, *, cn: str | None,
-           sans: Iterable[str | tuple[str, str]] = (), subject: object = None, days: int,
+           sans: Iterable[str | tuple[str, str]] = (), subject: Subject | None = None,
+           days: int,
            not_before: datetime | None = None, not_after: datetime | None = None,
            now: datetime | None = None, hash: str = "sha256",
            key_usage: Collection[str] | None = LEAF_KEY_USAGE,
@@ -336,11 +340,11 @@ def _sign(builder: x509.CertificateBuilder, signer: PrivateKey, hash_name: str,
     return load_der(der)
 
 
-def _subject(cn: str | None, subject: object) -> x509.Name:
+def _subject(cn: str | None, subject: Subject | None) -> x509.Name:
     if subject is not None:
         if isinstance(subject, str):
             return x509.Name.from_rfc4514_string(subject)
-        return build_name(subject)  # type: ignore[arg-type]
+        return build_name(subject)
     return build_name([("CN", cn)] if cn else [])
 
 

@@ -512,5 +512,8 @@ def test_certificate_errors_are_crypto_errors_with_a_message(pki: Pki) -> None:
     assert isinstance(caught.value, CertificateError)
 
 
-def test_certificate_type_is_exported_from_module() -> None:
-    assert Certificate.__slots__  # immutable value class without a __dict__
+def test_certificate_has_no_instance_dict_to_mutate(pki: Pki) -> None:
+    cert = pki.ec_root.certificate
+    assert isinstance(cert, Certificate) and not hasattr(cert, "__dict__")
+    with pytest.raises(AttributeError):
+        cert.extra = 1  # type: ignore[attr-defined]
