@@ -108,7 +108,7 @@ def _algorithm(private_key: object, hash_name: str | None) -> tuple[bytes, objec
     variant = getattr(type(private_key), "__name__", "")
     for level, dotted in (("44", "2.16.840.1.101.3.4.3.17"), ("65", "2.16.840.1.101.3.4.3.18"),
                           ("87", "2.16.840.1.101.3.4.3.19")):
-        if variant == f"MLDSA{level}PrivateKey":
+        if variant.upper() == f"MLDSA{level}PRIVATEKEY":
             return _tlv(_SEQUENCE, _oid(dotted)), private_key.sign  # type: ignore[attr-defined]
     raise CertificateError(f"cannot re-sign with a {variant} issuer key")
 

@@ -33,7 +33,10 @@ from roleport.crypto.algorithms import REQUEST_ALGORITHM_BY_KEY_TYPE
 from roleport.crypto.certificates import Certificate
 from roleport.crypto.errors import KeyLoadError
 
-try:  # ML-DSA arrived in cryptography 47; the project supports older releases too
+# ML-DSA arrived in cryptography 47 (AWS-LC builds first; class names were spelled
+# MlDsa65PrivateKey before MLDSA65PrivateKey). Look both spellings up, and treat a
+# missing module or an UnsupportedAlgorithm at generation as "no ML-DSA here".
+try:
     from cryptography.hazmat.primitives.asymmetric import mldsa as _mldsa
 except ImportError:  # pragma: no cover - depends on the installed cryptography
     _mldsa = None  # type: ignore[assignment]
@@ -65,13 +68,22 @@ def mldsa_available() -> bool:
     return _mldsa is not None
 
 
-def _mldsa_variant(key: object) -> str | None:
+def _mldsa_class(level: str, kind: str) -> Any:
+    """``MLDSA{level}{kind}`` from the installed cryptography (either spelling), or None."""
     if _mldsa is None:
         return None
+    for prefix in ("MLDSA", "MlDsa"):
+        found = getattr(_mldsa, f"{prefix}{level}{kind}", None)
+        if found is not None:
+            return found
+    return None
+
+
+def _mldsa_variant(key: object) -> str | None:
     for level in ("44", "65", "87"):
-        private_type = getattr(_mldsa, f"MLDSA{level}PrivateKey", None)
-        public_type = getattr(_mldsa, f"MLDSA{level}PublicKey", None)
-        if isinstance(key, tuple(t for t in (private_type, public_type) if t is not None)):
+        classes = tuple(c for c in (_mldsa_class(level, "PrivateKey"),
+                                    _mldsa_class(level, "PublicKey")) if c is not None)
+        if classes and isinstance(key, classes):
             return f"ML-DSA-{level}"
     return None
 
@@ -264,10 +276,14 @@ def generate_private_key(key_type: str = "ec", *, curve: str = "secp256r1", key_
         if _mldsa is None:
             raise KeyLoadError("ML-DSA needs cryptography 47 or later")
         level = mldsa_variant.upper().removeprefix("ML-DSA-").removeprefix("MLDSA")
-        key_class = getattr(_mldsa, f"MLDSA{level}PrivateKey", None)
+        key_class = _mldsa_class(level, "PrivateKey")
         if key_class is None:
             raise KeyLoadError(f"unknown ML-DSA variant {mldsa_variant!r}")
-        return PrivateKey(key_class.generate())
+        try:
+            return PrivateKey(key_class.generate())
+        except UnsupportedAlgorithm as exc:
+            raise KeyLoadError(f"{mldsa_variant} is not supported by this cryptography "
+                               f"build: {exc}") from exc
     if kind == "ed25519":
         return PrivateKey(ed25519.Ed25519PrivateKey.generate())
     raise KeyLoadError(f"unknown key type {key_type!r}: use ec, rsa or mldsa")
