@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Table, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from roleport.domain.context import Scope
@@ -15,6 +15,9 @@ from roleport.storage.sql.codecs import ACCESS_KEYS, Codec
 
 E = TypeVar("E")
 
+#: memoised statement shapes, see SqlRepository._statement
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
 
 class SqlRepository(Generic[E]):
     def __init__(self, conn: Connection, table: Table, codec: Codec, *,
@@ -24,38 +27,62 @@ class SqlRepository(Generic[E]):
         self._codec = codec
         self._lockable = lockable
 
-    def _where(self, scope: Scope, columns: dict[str, Any]):
-        t = self._table
-        clauses = [t.c.account_id == scope.account_id, t.c.region == scope.region]
-        clauses += [t.c[k] == v for k, v in columns.items()]
-        return clauses
+    def _statement(self, kind: str, columns: tuple[str, ...], *, for_update: bool = False,
+                   after: bool = False) -> Any:
+        """Build each statement shape once (with bind parameters) and reuse it.
+
+        Building SQLAlchemy expressions costs more than running the query on a hot path,
+        so the shapes are memoised per table; the values travel as parameters.
+        """
+        key = (self._table.name, kind, columns, for_update and self._lockable, after)
+        stmt = _STATEMENTS.get(key)
+        if stmt is None:
+            t = self._table
+            clauses = [t.c.account_id == bindparam("_account"),
+                       t.c.region == bindparam("_region")]
+            clauses += [t.c[c] == bindparam(c) for c in columns]
+            if after:
+                clauses.append(t.c.seq > bindparam("_after"))
+            if kind == "count":
+                stmt = select(func.count()).select_from(t).where(*clauses)
+            else:
+                stmt = select(t).where(*clauses)
+                if kind in ("page", "all"):
+                    stmt = stmt.order_by(t.c.seq)
+                if kind == "page":
+                    stmt = stmt.limit(bindparam("_limit"))
+                if for_update and self._lockable:
+                    stmt = stmt.with_for_update()
+            _STATEMENTS[key] = stmt
+        return stmt
+
+    @staticmethod
+    def _params(scope: Scope, columns: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {"_account": scope.account_id, "_region": scope.region, **columns, **extra}
 
     def get(self, scope: Scope, resource_id: str, *, for_update: bool = False) -> E | None:
         return self.get_by(scope, for_update=for_update, id=resource_id)
 
     def get_by(self, scope: Scope, *, for_update: bool = False, **columns: Any) -> E | None:
-        stmt = select(self._table).where(*self._where(scope, columns))
-        if for_update and self._lockable:
-            stmt = stmt.with_for_update()
-        row = self._conn.execute(stmt).first()
+        stmt = self._statement("get", tuple(sorted(columns)), for_update=for_update)
+        row = self._conn.execute(stmt, self._params(scope, columns)).first()
         return None if row is None else self._codec.from_row(row)
 
     def page(self, scope: Scope, after_seq: int | None, limit: int, **columns: Any) -> list[E]:
-        t = self._table
-        clauses = self._where(scope, columns)
+        stmt = self._statement("page", tuple(sorted(columns)), after=after_seq is not None)
+        params = self._params(scope, columns, _limit=limit)
         if after_seq is not None:
-            clauses.append(t.c.seq > after_seq)
-        stmt = select(t).where(*clauses).order_by(t.c.seq).limit(limit)
-        return [self._codec.from_row(r) for r in self._conn.execute(stmt)]
+            params["_after"] = after_seq
+        return [self._codec.from_row(r) for r in self._conn.execute(stmt, params)]
 
     def all(self, scope: Scope, **columns: Any) -> list[E]:
-        t = self._table
-        stmt = select(t).where(*self._where(scope, columns)).order_by(t.c.seq)
-        return [self._codec.from_row(r) for r in self._conn.execute(stmt)]
+        stmt = self._statement("all", tuple(sorted(columns)))
+        return [self._codec.from_row(r)
+                for r in self._conn.execute(stmt, self._params(scope, columns))]
 
     def count(self, scope: Scope, **columns: Any) -> int:
-        stmt = select(func.count()).select_from(self._table).where(*self._where(scope, columns))
-        return int(self._conn.execute(stmt).scalar_one())
+        stmt = self._statement("count", tuple(sorted(columns)))
+        return int(self._conn.execute(stmt, self._params(scope, columns)).scalar_one())
 
     def add(self, entity: E) -> E:
         try:
