@@ -606,7 +606,8 @@ def check_trust_anchor_certificate(cert: Certificate) -> None:
     """Check a trust anchor CA certificate against AWS's CA rules.
 
     X.509 v3; basicConstraints ``CA:true``; keyUsage including keyCertSign; signed with
-    SHA-256 or stronger (or a hash-free algorithm such as ML-DSA). Validity is not checked
+    SHA-256 or stronger (or a hash-free algorithm such as ML-DSA); a key path validation
+    accepts (RSA >= 2048, EC P-256/384/521, ML-DSA). Validity is not checked
     here: the domain decides what an expired anchor means.
     """
     if cert.version != 3:
@@ -615,6 +616,11 @@ def check_trust_anchor_certificate(cert: Certificate) -> None:
         raise CertificateError("certificate is not a CA: basicConstraints CA must be true")
     _require_key_usage(cert, "key_cert_sign", "keyCertSign")
     weakness = signature_weakness(cert.signature_algorithm_oid, cert.signature_hash)
+    if weakness is not None:
+        raise CertificateError(f"certificate {weakness}")
+    # An anchor whose key path validation would refuse (RSA < 2048, Ed25519...) could be
+    # created but never used: refuse it up front, saying why.
+    weakness = key_weakness(cert.key_type, cert.key_size, cert.curve)
     if weakness is not None:
         raise CertificateError(f"certificate {weakness}")
 

@@ -335,9 +335,12 @@ def test_trust_anchor_accepts_root_and_intermediate_cas(pki: Pki, ca: str) -> No
     check_trust_anchor_certificate(getattr(pki, ca).certificate)
 
 
-def test_trust_anchor_accepts_ed25519_signed_ca() -> None:
-    root = devpki.create_root_ca("Ed root", key_type="ed25519")
-    check_trust_anchor_certificate(root.certificate)
+def test_trust_anchor_refuses_keys_path_validation_cannot_use() -> None:
+    # An Ed25519 or RSA-1024 CA could be stored but never anchor a path: refuse it up front.
+    for root in (devpki.create_root_ca("Ed root", key_type="ed25519"),
+                 devpki.create_root_ca("Small RSA root", key_type="rsa", key_size=1024)):
+        with pytest.raises(CertificateError, match="^certificate "):
+            check_trust_anchor_certificate(root.certificate)
 
 
 def test_trust_anchor_rejects_a_leaf(pki: Pki) -> None:
