@@ -15,15 +15,19 @@ it by our own service model (``spec/data/rolesanywhere-sessions``). This adapter
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import structlog
 
 from roleport.auth.x509 import read_x509_request
+from roleport.clock import Clock
+from roleport.domain.revocation import DistributionPointCache
 from roleport.domain.sessions import INVALID_SIGNATURE, SessionAudit, SessionRequest, \
-    SessionResult, SessionService
+    SessionResult, SessionService, SessionSettings
 from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError, \
     ValidationError
+from roleport.server.crl_fetcher import HttpCrlFetcher
 from roleport.server.http import Request
 from roleport.server.observability import Metrics
 
@@ -124,5 +128,20 @@ class SessionsProvider:
             self.metrics.sessions.labels(audit.outcome, audit.check or "none").inc()
             for leniency in sorted(audit.leniencies):
                 self.metrics.leniencies.labels(leniency).inc()
-        audit_log.info("CreateSession", request_id=request.request_id, client=request.client,
+        audit_log.info("CreateSession", log="audit", request_id=request.request_id,
+                       client=request.client,
                        error=error_code, **fields)
+
+
+def build_sessions_provider(settings: Any, store: Any, clock: Clock, issuer: Any,
+                            metrics: Metrics | None) -> SessionsProvider:
+    """The CreateSession provider for ``settings`` (a :class:`roleport.config.Settings`)."""
+    session_settings = SessionSettings(
+        lenient=not settings.strict_signing,
+        max_skew=timedelta(seconds=settings.max_clock_skew_seconds),
+        invalid_tag_values=settings.invalid_tag_values)
+    fetcher = HttpCrlFetcher(timeout=settings.crl_fetch_timeout_seconds,
+                             max_bytes=settings.crl_fetch_max_bytes)
+    service = SessionService(store, clock, issuer, session_settings,
+                             DistributionPointCache(fetcher))
+    return SessionsProvider(service, metrics)

@@ -1,0 +1,295 @@
+"""CreateSession through a real server over HTTPS: AWS's response shape, the vended
+credentials working against STS, the subject record, and every row of the error table
+with a certificate made for it (each refusal carries no credentials)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from roleport.crypto import devpki
+from roleport.testing import RoleportServer
+
+from .clients.support import EXPIRATION, Setup, crl_server, error_of, post_session, \
+    tls_context, trust_policy
+
+
+@pytest.fixture()
+def world(server: RoleportServer, pki) -> Setup:  # noqa: ANN001
+    return Setup(server, server.new_account(), [pki.root])
+
+
+def sts_identity(server: RoleportServer, credentials: dict) -> dict:
+    sts = boto3.session.Session().client(
+        "sts", region_name=server.region, endpoint_url=server.endpoint,
+        verify=str(server.ca_bundle), aws_access_key_id=credentials["accessKeyId"],
+        aws_secret_access_key=credentials["secretAccessKey"],
+        aws_session_token=credentials["sessionToken"])
+    return sts.get_caller_identity()
+
+
+def test_create_session_returns_aws_shape_and_working_credentials(world: Setup, pki) -> None:
+    leaf = devpki.issue_leaf(pki.intermediate, "alice", sans=["DNS:alice.example"])
+    response = post_session(world.server, leaf, body={**world.arns, "durationSeconds": 900})
+    assert response.status_code == 201, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-amzn-RequestId"]
+    body = response.json()
+    assert set(body) == {"credentialSet", "subjectArn"}
+    [item] = body["credentialSet"]
+    assert set(item) == {"assumedRoleUser", "credentials", "packedPolicySize", "roleArn",
+                         "sourceIdentity"}
+    serial = leaf.certificate.serial_hex
+    account = world.account.account_id
+    assert item["assumedRoleUser"]["arn"] == f"arn:aws:sts::{account}:assumed-role/workload/{serial}"
+    assert item["assumedRoleUser"]["assumedRoleId"].endswith(f":{serial}")
+    creds = item["credentials"]
+    assert set(creds) == {"accessKeyId", "expiration", "secretAccessKey", "sessionToken"}
+    assert creds["accessKeyId"].startswith("ASIA")
+    assert re.fullmatch(EXPIRATION, creds["expiration"])
+    expires = datetime.strptime(creds["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert timedelta(seconds=880) < expires - datetime.now(UTC) <= timedelta(seconds=900)
+    assert item["packedPolicySize"] >= 0
+    assert item["roleArn"] == world.role_arn
+    assert item["sourceIdentity"] == "CN=alice"
+    assert body["subjectArn"].startswith(f"arn:aws:rolesanywhere:us-east-1:{account}:subject/")
+
+    identity = sts_identity(world.server, creds)
+    assert identity["Account"] == account
+    assert identity["Arn"] == item["assumedRoleUser"]["arn"]
+
+    subject_id = body["subjectArn"].rsplit("/", 1)[1]
+    subject = world.ra.get_subject(subjectId=subject_id)["subject"]
+    assert subject["x509Subject"] == leaf.certificate.subject_dn
+    [cred] = subject["credentials"]
+    assert cred["failed"] is False
+    assert cred["x509CertificateData"] == leaf.certificate.pem
+    listed = world.ra.list_subjects()["subjects"]
+    assert [s["subjectId"] for s in listed] == [subject_id]
+    world.ra.tag_resource(resourceArn=body["subjectArn"], tags=[{"key": "team", "value": "a"}])
+    assert world.ra.list_tags_for_resource(resourceArn=body["subjectArn"])["tags"] == [
+        {"key": "team", "value": "a"}]
+
+
+def test_go_helper_shape_arns_in_query_and_sdk_headers_signed(world: Setup, pki) -> None:
+    leaf = devpki.issue_leaf(pki.intermediate, "go-client")
+    response = post_session(
+        world.server, leaf, query=world.arns, body=b'{"durationSeconds":3600}',
+        headers=[("amz-sdk-invocation-id", "0b4a1c8a-2f2e-4b7c-9b1e-6a1d2e3f4a5b"),
+                 ("amz-sdk-request", "attempt=1; max=3"), ("user-agent", "CredHelper/1.8.0")])
+    assert response.status_code == 201, response.text
+    assert sts_identity(world.server, response.json()["credentialSet"][0]["credentials"])
+
+
+def test_iamra_shape_rsa_pss_and_session_name(world: Setup, pki) -> None:
+    leaf = devpki.issue_leaf(pki.rsa_root, "iamra", key_type="rsa")
+    setup = Setup(world.server, world.server.new_account(), [pki.rsa_root])
+    body = {"durationSeconds": 900, **setup.arns, "sessionName": "ignored"}
+    response = post_session(setup.server, leaf, body=body,
+                            sign=lambda d: leaf.key.sign_as(d, rsa_pss=True),
+                            signed_headers=["content-type", "host", "x-amz-date", "x-amz-x509"])
+    assert response.status_code == 201, response.text
+    metrics = httpx_get(setup.server, "/_roleport/metrics")
+    assert 'roleport_signing_leniency_total{leniency="rsa-pss"}' in metrics
+
+
+def httpx_get(server: RoleportServer, path: str) -> str:
+    import httpx
+
+    return httpx.get(server.endpoint + path, verify=tls_context(server)).text
+
+
+def test_missing_arn_and_bad_duration_are_validation_errors(world: Setup, pki) -> None:
+    leaf = devpki.issue_leaf(pki.root, "v")
+    arns = dict(world.arns)
+    del arns["roleArn"]
+    status, code, message = error_of(post_session(world.server, leaf, body=arns))
+    assert (status, code) == (400, "ValidationException") and "roleArn" in message
+    status, code, message = error_of(post_session(world.server, leaf,
+                                                  body={**world.arns, "durationSeconds": 60}))
+    assert (status, code) == (400, "ValidationException") and "durationSeconds" in message
+
+
+def test_clock_skew_is_explained(world: Setup, pki) -> None:
+    leaf = devpki.issue_leaf(pki.root, "late")
+    response = post_session(world.server, leaf, body=world.arns,
+                            now=datetime.now(UTC) - timedelta(minutes=30))
+    status, code, message = error_of(response)
+    assert (status, code) == (403, "AccessDeniedException")
+    assert message.startswith("Invalid signature: the request time is more than 5 minutes")
+
+
+# -- the error table: one certificate or setting per row ------------------------------------
+
+NOT_FOUND = "Specified Trust Anchor wasn't found."
+BAD_PROFILE = "Invalid or empty profile provided."
+UNTRUSTED = "Untrusted signing certificate"
+
+
+def _expired(pki):  # noqa: ANN001, ANN202
+    now = datetime.now(UTC)
+    return devpki.issue_leaf(pki.root, "expired", not_before=now - timedelta(days=3),
+                             not_after=now - timedelta(days=1))
+
+
+def _not_yet_valid(pki):  # noqa: ANN001, ANN202
+    now = datetime.now(UTC)
+    return devpki.issue_leaf(pki.root, "early", not_before=now + timedelta(days=1),
+                             not_after=now + timedelta(days=3))
+
+
+LEAF_ROWS = {
+    "expired": (_expired, UNTRUSTED),
+    "not-yet-valid": (_not_yet_valid, UNTRUSTED),
+    "wrong-ca": (lambda pki: devpki.issue_leaf(pki.other_root, "stranger"), UNTRUSTED),
+    "ca-leaf": (lambda pki: devpki.issue_leaf(pki.root, "ca", is_ca=True, key_usage={
+        "digital_signature", "key_cert_sign"}), UNTRUSTED),
+    "no-digital-signature": (lambda pki: devpki.issue_leaf(
+        pki.root, "ka", key_usage={"key_agreement"}), UNTRUSTED),
+    "sha1": (lambda pki: devpki.issue_leaf(pki.root, "sha1", hash="sha1"), UNTRUSTED),
+    "rsa-1024": (lambda pki: devpki.issue_leaf(pki.root, "small", key_type="rsa",
+                                               key_size=1024), UNTRUSTED),
+    "chain-of-6": (lambda pki: devpki.issue_leaf(
+        devpki.create_intermediate_chain(pki.root, 6)[-1], "deep"), UNTRUSTED),
+}
+
+
+@pytest.mark.parametrize("row", sorted(LEAF_ROWS))
+def test_bad_certificates_are_refused(world: Setup, pki, row: str) -> None:
+    make, message = LEAF_ROWS[row]
+    response = post_session(world.server, make(pki), body=world.arns)
+    assert error_of(response) == (403, "AccessDeniedException", message)
+
+
+def test_invalid_signature(world: Setup, pki) -> None:
+    leaf = devpki.issue_leaf(pki.root, "forged")
+    other = devpki.issue_leaf(pki.root, "forged")
+    response = post_session(world.server, leaf, body=world.arns, sign=other.key.sign)
+    assert error_of(response) == (403, "AccessDeniedException", "Invalid signature")
+
+
+def test_unknown_and_disabled_trust_anchor(world: Setup, pki) -> None:
+    leaf = devpki.issue_leaf(pki.root, "ta")
+    arns = {**world.arns, "trustAnchorArn": world.arns["trustAnchorArn"][:-4] + "0000"}
+    assert error_of(post_session(world.server, leaf, body=arns))[2] == NOT_FOUND
+    world.ra.disable_trust_anchor(trustAnchorId=world.trust_anchor["trustAnchorId"])
+    assert error_of(post_session(world.server, leaf, body=world.arns))[2] == NOT_FOUND
+
+
+def test_disabled_profile(world: Setup, pki) -> None:
+    world.ra.disable_profile(profileId=world.profile["profileId"])
+    response = post_session(world.server, devpki.issue_leaf(pki.root, "p"), body=world.arns)
+    assert error_of(response) == (403, "AccessDeniedException", BAD_PROFILE)
+
+
+def test_role_not_in_profile(world: Setup, pki) -> None:
+    other = world.role("other")
+    response = post_session(world.server, devpki.issue_leaf(pki.root, "r"),
+                            body={**world.arns, "roleArn": other})
+    assert error_of(response)[2] == "Requested Role isn't one of those listed in the Profile."
+
+
+def test_role_session_name_refused_then_accepted(world: Setup, pki) -> None:
+    leaf = devpki.issue_leaf(pki.root, "named")
+    body = {**world.arns, "roleSessionName": "build-42"}
+    assert error_of(post_session(world.server, leaf, body=body))[2] == \
+        "Not authorized to set roleSessionName"
+    world.ra.update_profile(profileId=world.profile["profileId"], acceptRoleSessionName=True)
+    response = post_session(world.server, leaf, body=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["credentialSet"][0]["assumedRoleUser"]["arn"].endswith(
+        "/workload/build-42")
+
+
+def test_trust_policy_condition_false(world: Setup, pki) -> None:
+    role = world.role("only-bob", policy=trust_policy(condition={
+        "StringEquals": {"aws:PrincipalTag/x509Subject/CN": "bob"}}))
+    world.ra.update_profile(profileId=world.profile["profileId"], roleArns=[role])
+    body = {**world.arns, "roleArn": role}
+    status, _, message = error_of(post_session(world.server, devpki.issue_leaf(
+        pki.root, "alice"), body=body))
+    assert status == 403 and message.startswith(f"Unable to assume role for {role}")
+    assert post_session(world.server, devpki.issue_leaf(pki.root, "bob"),
+                        body=body).status_code == 201
+
+
+def test_trust_policy_without_tag_session(world: Setup, pki) -> None:
+    role = world.role("no-tags", policy=trust_policy(["sts:AssumeRole",
+                                                      "sts:SetSourceIdentity"]))
+    world.ra.update_profile(profileId=world.profile["profileId"], roleArns=[role])
+    status, _, message = error_of(post_session(world.server, devpki.issue_leaf(
+        pki.root, "t"), body={**world.arns, "roleArn": role}))
+    assert status == 403 and message.startswith(f"Unable to assume role for {role}")
+
+
+def test_duration_above_role_maximum(world: Setup, pki) -> None:
+    world.ra.update_profile(profileId=world.profile["profileId"], durationSeconds=7200)
+    status, _, message = error_of(post_session(world.server, devpki.issue_leaf(pki.root, "d"),
+                                               body={**world.arns, "durationSeconds": 7200}))
+    assert status == 403
+    assert message == (f"Unable to assume role for {world.role_arn}. The requested "
+                       "DurationSeconds exceeds the MaxSessionDuration set for this role.")
+
+
+def test_tag_value_refused(world: Setup, pki) -> None:
+    status, _, message = error_of(post_session(world.server, devpki.issue_leaf(
+        pki.root, "bad (cn)"), body=world.arns))
+    assert status == 403
+    assert message.endswith("Some attributes failed to be mapped into session tags. "
+                            "Issuer: [  ]; Subject: [ CN ]; SAN: [  ]")
+
+
+def _import_crl(world: Setup, crl, enabled: bool) -> None:  # noqa: ANN001
+    world.ra.import_crl(name="crl", crlData=crl.pem.encode(), enabled=enabled,
+                        trustAnchorArn=world.arns["trustAnchorArn"])
+
+
+def test_revoked_by_imported_crl_and_disabled_crl_ignored(world: Setup, pki) -> None:
+    revoked = devpki.issue_leaf(pki.root, "revoked")
+    forgiven = devpki.issue_leaf(pki.root, "forgiven")
+    _import_crl(world, devpki.create_crl(pki.root, revoked=[revoked.certificate.serial]),
+                True)
+    _import_crl(world, devpki.create_crl(pki.root, revoked=[forgiven.certificate.serial]),
+                False)
+    assert error_of(post_session(world.server, revoked, body=world.arns))[2] == UNTRUSTED
+    assert post_session(world.server, forgiven, body=world.arns).status_code == 201
+
+
+def test_crl_distribution_points(world: Setup, pki) -> None:
+    world.ra.update_trust_anchor(trustAnchorId=world.trust_anchor["trustAnchorId"],
+                                 crlDpRevocationEnabled=True)
+    with crl_server() as (base, routes):
+        good = devpki.issue_leaf(pki.root, "dp-good", crl_distribution_points=[f"{base}/a.crl"])
+        revoked = devpki.issue_leaf(pki.root, "dp-revoked",
+                                    crl_distribution_points=[f"{base}/b.crl"])
+        down = devpki.issue_leaf(pki.root, "dp-down",
+                                 crl_distribution_points=[f"{base}/missing.crl"])
+        routes["/a.crl"] = devpki.create_crl(pki.root).der
+        routes["/b.crl"] = devpki.create_crl(pki.root, revoked=[revoked.certificate.serial]).der
+        assert post_session(world.server, good, body=world.arns).status_code == 201
+        assert error_of(post_session(world.server, revoked, body=world.arns))[2] == UNTRUSTED
+        status, _, message = error_of(post_session(world.server, down, body=world.arns))
+        assert status == 403 and message.startswith(
+            "Untrusted signing certificate: the revocation status could not be checked")
+        assert "HTTP 404" in message
+
+
+def test_failed_attempt_is_on_the_subject_record(world: Setup, pki) -> None:
+    leaf = devpki.issue_leaf(pki.root, "audited")
+    post_session(world.server, leaf, body={**world.arns, "roleArn": world.role("x")})
+    [summary] = world.ra.list_subjects()["subjects"]
+    subject = world.ra.get_subject(subjectId=summary["subjectId"])["subject"]
+    assert subject["credentials"][0]["failed"] is True
+
+
+def test_strict_signing_refuses_leniencies(pki, tmp_path) -> None:  # noqa: ANN001
+    with RoleportServer(tmp_path / "strict", extra_args=["--strict-signing"]) as strict:
+        setup = Setup(strict, strict.new_account(), [pki.rsa_root])
+        leaf = devpki.issue_leaf(pki.rsa_root, "pss", key_type="rsa")
+        pss = post_session(strict, leaf, body=setup.arns,
+                           sign=lambda d: leaf.key.sign_as(d, rsa_pss=True))
+        assert error_of(pss) == (403, "AccessDeniedException", "Invalid signature")
+        assert post_session(strict, leaf, body=setup.arns).status_code == 201
