@@ -98,3 +98,24 @@ subjects = _scoped(
     Column("instance_properties", JSON, nullable=False),
     extra=(UniqueConstraint("account_id", "region", "subject_key", name="uq_subjects_key"),),
 )
+
+# IAM is global: roles are per account, without a Region. Tags, inline policies
+# (name -> document) and attached policy ARNs live in the row, like nested lists above.
+iam_roles = Table(
+    "iam_roles", metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("role_id", String(128), nullable=False, unique=True),
+    Column("account_id", String(12), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("name_key", String(64), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("trust_policy", Text, nullable=False),
+    Column("description", String(1000)),
+    Column("max_session_duration", Integer, nullable=False),
+    Column("permissions_boundary", String(2048)),
+    Column("tags", JSON, nullable=False),
+    Column("inline_policies", JSON, nullable=False),
+    Column("attached_policies", JSON, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "name_key", name="uq_iam_roles_name"),
+)

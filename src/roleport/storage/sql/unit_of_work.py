@@ -17,6 +17,7 @@ from roleport.storage.base import ConflictingWrite, StorageError
 from roleport.storage.sql import codecs, tables
 from roleport.storage.sql.engine import is_sqlite
 from roleport.storage.sql.repositories import SqlAccessKeys, SqlRepository, conflict as _conflict
+from roleport.storage.sql.roles import SqlRoles
 
 
 class SqlUnitOfWork:
@@ -42,6 +43,7 @@ class SqlUnitOfWork:
         self.crls = SqlRepository(conn, tables.crls, codecs.CRLS, lockable=lockable)
         self.subjects = SqlRepository(conn, tables.subjects, codecs.SUBJECTS, lockable=lockable)
         self.access_keys = SqlAccessKeys(conn)
+        self.iam_roles = SqlRoles(conn, lockable=lockable)
         return self
 
     @property
