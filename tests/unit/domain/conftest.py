@@ -14,43 +14,6 @@ from typing import Any
 
 import pytest
 
-try:  # TEMPORARY until issue 3 lands roleport.sts.issuer (the documented contract)
-    import roleport.sts.issuer  # noqa: F401
-except ImportError:  # pragma: no cover
-    import sys
-    import types
-    from dataclasses import dataclass as _dc, field as _field
-
-    _m = types.ModuleType("roleport.sts.issuer")
-
-    @_dc(frozen=True)
-    class AssumeRoleRequest:  # type: ignore[no-redef]
-        account_id: str
-        role_arn: str
-        role_session_name: str
-        duration_seconds: int
-        source_identity: str | None
-        session_tags: list
-        session_policy: str | None
-        policy_arns: list
-        principal_service: str = "rolesanywhere.amazonaws.com"
-        context: dict = _field(default_factory=dict)
-
-    @_dc(frozen=True)
-    class IssuedCredentials:  # type: ignore[no-redef]
-        access_key_id: str
-        secret_access_key: str
-        session_token: str
-        expiration: object
-        assumed_role_arn: str
-        assumed_role_id: str
-        packed_policy_size: int
-        source_identity: str | None
-
-    _m.AssumeRoleRequest, _m.IssuedCredentials, _m.CredentialIssuer = (
-        AssumeRoleRequest, IssuedCredentials, object)
-    sys.modules["roleport.sts.issuer"] = _m
-
 from roleport.auth.verifier import SigningRequest
 from roleport.auth.x509 import read_x509_request, sign_x509_request
 from roleport.crypto import devpki
