@@ -37,6 +37,14 @@ class Settings:
     #: CreateSession: CRL distribution point fetches (trust anchors with crlDpRevocationEnabled)
     crl_fetch_timeout_seconds: float = 5.0
     crl_fetch_max_bytes: int = 1024 * 1024
+    #: upstream mode: roles from this IAM, credentials from this STS (``aws`` = AWS's own
+    #: endpoints); credentials for it from the usual AWS environment variables or profile
+    upstream_endpoint: str | None = None
+    upstream_iam_endpoint: str | None = None
+    upstream_region: str = DEFAULT_REGION
+    upstream_profile: str | None = None
+    upstream_role_cache_seconds: float = 30.0
+    upstream_timeout_seconds: float = 5.0
     workers: int = 1
     log_level: str = "info"
     access_log: bool = True

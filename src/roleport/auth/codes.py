@@ -15,6 +15,7 @@ _JSON = {
     "scope": "InvalidSignatureException",
     "expired-token": "ExpiredTokenException",
     "invalid-token": "UnrecognizedClientException",
+    "not-authorized": "AccessDeniedException",
 }
 
 _QUERY = {
@@ -26,6 +27,7 @@ _QUERY = {
     "scope": "SignatureDoesNotMatch",
     "expired-token": "ExpiredToken",
     "invalid-token": "InvalidClientTokenId",
+    "not-authorized": "AccessDenied",
 }
 
 

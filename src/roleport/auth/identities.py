@@ -1,7 +1,10 @@
 """Who a verified signature belongs to, and the lookup the SigV4 verifier calls.
 
 Long-term access keys (the admin keys of each account) live in the database; they are
-cached briefly in memory, because every control-plane request needs one.
+cached briefly in memory, because every control-plane request needs one. Temporary
+credentials minted by Roleport (``ASIA...`` keys) are recognised from their session
+token alone (:class:`SessionTokenLookup`), without a database read.
+:class:`CredentialLookup` sends each key to the right one.
 """
 
 from __future__ import annotations
@@ -11,7 +14,11 @@ import time
 from dataclasses import dataclass
 
 from roleport.auth.verifier import Credential
+from roleport.errors import AuthenticationError
 from roleport.storage.base import UnitOfWorkFactory
+from roleport.sts.claims import SessionClaims
+from roleport.sts.credentials import SessionCredentials, is_session_key
+from roleport.sts.errors import ExpiredSessionToken, InvalidSessionToken
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,15 @@ class Identity:
     #: "admin" for long-term keys, "assumed-role" for credentials Roleport minted
     kind: str = "admin"
     access_key_id: str = ""
+    #: the SigV4 services this identity may call; None for all of them
+    services: frozenset[str] | None = None
+    #: the session's claims, for credentials Roleport minted
+    session: SessionClaims | None = None
+
+
+#: minted credentials may call STS (GetCallerIdentity, the presigned-URL pattern); the
+#: control plane and IAM need an account's admin keys
+SESSION_SERVICES = frozenset({"sts"})
 
 
 class AccessKeyLookup:
@@ -62,3 +78,43 @@ class AccessKeyLookup:
     def forget(self, access_key_id: str) -> None:
         with self._lock:
             self._cache.pop(access_key_id, None)
+
+
+class SessionTokenLookup:
+    """``lookup(access_key_id, session_token)`` for credentials Roleport minted.
+
+    A missing, altered or foreign token is ``invalid-token``, an expired one
+    ``expired-token``; neither message says anything about the token's content.
+    """
+
+    def __init__(self, credentials: SessionCredentials) -> None:
+        self._credentials = credentials
+
+    def __call__(self, access_key_id: str, session_token: str | None) -> Credential:
+        try:
+            verified = self._credentials.verify(access_key_id, session_token)
+        except ExpiredSessionToken as exc:
+            raise AuthenticationError("expired-token", str(exc)) from None
+        except InvalidSessionToken as exc:
+            raise AuthenticationError("invalid-token", str(exc)) from None
+        claims = verified.claims
+        return Credential(
+            secret_access_key=verified.secret_access_key,
+            identity=Identity(account_id=claims.account_id,
+                              principal_arn=claims.assumed_role_arn,
+                              user_id=claims.assumed_role_id, kind="assumed-role",
+                              access_key_id=access_key_id, services=SESSION_SERVICES,
+                              session=claims))
+
+
+class CredentialLookup:
+    """Long-term keys from the database, minted ``ASIA`` keys from their session token."""
+
+    def __init__(self, long_term: AccessKeyLookup, sessions: SessionTokenLookup) -> None:
+        self.long_term = long_term
+        self.sessions = sessions
+
+    def __call__(self, access_key_id: str, session_token: str | None) -> Credential | None:
+        if is_session_key(access_key_id):
+            return self.sessions(access_key_id, session_token)
+        return self.long_term(access_key_id, session_token)

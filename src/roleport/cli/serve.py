@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from roleport.cli.options import account_option, data_options
+from roleport.cli.upstream import upstream_options
 from roleport.config import DEFAULT_PORT, DEFAULT_REGION, Settings
 from roleport.domain.quotas import Quotas
 
@@ -102,13 +103,14 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
               type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--no-access-log", envvar="ROLEPORT_NO_ACCESS_LOG", is_flag=True,
               help="Do not write a JSON access-log line per request.")
+@upstream_options
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, region: str,
           account_id: str, plain_http: bool, tls_cert: Path | None, tls_key: Path | None,
           strict_signing: bool, invalid_tag_values: str, crl_fetch_timeout: float,
           crl_fetch_max_bytes: int, max_body_bytes: int, quota_trust_anchors: int,
           quota_profiles: int, quota_crls_per_trust_anchor: int,
           quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
-          log_level: str, no_access_log: bool) -> None:
+          log_level: str, no_access_log: bool, upstream: dict) -> None:
     """Run the Roleport server (HTTPS by default, with a local CA made on first start).
 
     Admin credentials: ROLEPORT_ADMIN_ACCESS_KEY_ID / ROLEPORT_ADMIN_SECRET_ACCESS_KEY, or
@@ -139,7 +141,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         strict_signing=strict_signing, invalid_tag_values=invalid_tag_values,
         crl_fetch_timeout_seconds=crl_fetch_timeout, crl_fetch_max_bytes=crl_fetch_max_bytes,
         max_body_bytes=max_body_bytes, log_level=log_level,
-        access_log=not no_access_log)
+        access_log=not no_access_log, **upstream)
     configure_logging(log_level)
     bootstrap.ensure_data_dir(settings)
     try:
@@ -149,17 +151,20 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         raise click.ClickException(f"cannot open the database: {exc}") from None
     store = SqlStore(eng)
     admin = bootstrap.ensure_admin_key(settings, store)
-    server_key = bootstrap.ensure_server_key(settings)
+    keyring = bootstrap.ensure_keyring(settings)
     tls = bootstrap.ensure_tls(settings)
     sock = _bind(host, port)
     settings = _with_port(settings, sock.getsockname()[1])
-    app = create_app(settings, store=store, server_key=server_key)
+    app = create_app(settings, store=store, server_key=keyring.current_secret, keyring=keyring)
     ca_bundle = tls.ca_bundle if tls else None
     bootstrap.write_private(Path(data_dir) / "server.json", json.dumps({
         "endpoint": settings.endpoint_url, "region": settings.region,
         "accountId": settings.account_id, "caBundle": str(ca_bundle) if ca_bundle else None,
         "pid": os.getpid()}, indent=2) + "\n")
     click.echo(_banner(settings, ca_bundle, admin, data_dir), nl=True)
+    if settings.upstream_endpoint:
+        click.echo(f"  upstream {settings.upstream_endpoint}: roles from its IAM, credentials "
+                   f"from its STS AssumeRole\n")
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="on", server_header=False,
         ssl_certfile=str(tls.certificate) if tls else None,

@@ -15,7 +15,7 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from roleport import __version__
-from roleport.auth.identities import AccessKeyLookup
+from roleport.auth.identities import AccessKeyLookup, CredentialLookup, SessionTokenLookup
 from roleport.clock import Clock, SystemClock
 from roleport.config import Settings
 from roleport.domain.crls import CrlService
@@ -24,13 +24,20 @@ from roleport.domain.profiles import ProfileService
 from roleport.domain.subjects import SubjectService
 from roleport.domain.tagging import TaggingService
 from roleport.domain.trust_anchors import TrustAnchorService
+from roleport.iam.roles import RoleRegistry
 from roleport.errors import ValidationError
 from roleport.server.http import Request
 from roleport.server.observability import Metrics
 from roleport.server.pipeline import Outcome, Pipeline, health_body
+from roleport.server.providers.iam import IamProvider
 from roleport.server.providers.rolesanywhere import RolesAnywhereProvider
+from roleport.server.providers.sessions import build_sessions_provider
+from roleport.server.providers.sts import StsProvider
 from roleport.spec.serializer import Response, serialize_error
 from roleport.storage.sql.unit_of_work import SqlStore
+from roleport.sts.credentials import SessionCredentials
+from roleport.sts.issuer import CredentialIssuer, build_issuer, role_registry
+from roleport.sts.keyring import Keyring
 
 access_log = structlog.get_logger("roleport.access")
 
@@ -47,10 +54,17 @@ class Services:
     crls: CrlService
     subjects: SubjectService
     tagging: TaggingService
+    #: IAM role registry
+    roles: RoleRegistry
+    #: recognises the credentials this server (or a replica) minted
+    session_credentials: SessionCredentials
+    #: turns an approved session into credentials (built-in, or an upstream STS)
+    issuer: CredentialIssuer
 
 
 def build_services(settings: Settings, store: SqlStore, clock: Clock,
-                   server_key: bytes) -> Services:
+                   server_key: bytes, keyring: Keyring | None = None) -> Services:
+    keyring = keyring or Keyring.of(server_key)
     tokens = PageTokens(server_key)
     args = (store, clock, tokens, settings.quotas)
     trust_anchors = TrustAnchorService(*args)
@@ -59,7 +73,10 @@ def build_services(settings: Settings, store: SqlStore, clock: Clock,
     subjects = SubjectService(*args)
     tagging = TaggingService({"trust-anchor": trust_anchors, "profile": profiles, "crl": crls,
                               "subject": subjects})
-    return Services(trust_anchors, profiles, crls, subjects, tagging)
+    roles = role_registry(store, clock, keyring)
+    issuer = build_issuer(settings, store, keyring, clock, roles=roles)
+    return Services(trust_anchors, profiles, crls, subjects, tagging, roles,
+                    SessionCredentials(keyring, clock), issuer)
 
 
 class RoleportApp:
@@ -173,15 +190,22 @@ class RoleportApp:
 
 
 def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
-               clock: Clock | None = None) -> RoleportApp:
+               clock: Clock | None = None, keyring: Keyring | None = None) -> RoleportApp:
     """Wire the services, providers and pipeline for ``settings`` (storage is ready)."""
     clock = clock or SystemClock()
-    services = build_services(settings, store, clock, server_key)
+    services = build_services(settings, store, clock, server_key, keyring)
     providers: dict[str, Any] = {
         "rolesanywhere": RolesAnywhereProvider(services.trust_anchors, services.profiles,
                                                services.crls, services.subjects,
                                                services.tagging),
+        "iam": IamProvider(services.roles),
+        "sts": StsProvider(services.issuer),
     }
-    pipeline = Pipeline(providers, AccessKeyLookup(store), clock,
-                        max_skew_seconds=settings.max_clock_skew_seconds)
-    return RoleportApp(settings, store, pipeline, Metrics())
+    lookup = CredentialLookup(AccessKeyLookup(store),
+                              SessionTokenLookup(services.session_credentials))
+    metrics = Metrics()
+    sessions = build_sessions_provider(settings, store, clock, services.issuer, metrics)
+    pipeline = Pipeline(providers, lookup, clock,
+                        max_skew_seconds=settings.max_clock_skew_seconds,
+                        x509_handler=sessions.create_session)
+    return RoleportApp(settings, store, pipeline, metrics)

@@ -7,18 +7,19 @@ Everything a start creates is written once, owner-only, and reused by later star
 from __future__ import annotations
 
 import base64
-import hashlib
+import binascii
 import json
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from roleport import ids
 from roleport.config import Settings
 from roleport.domain.model import AccessKey
 from roleport.storage.sql.unit_of_work import SqlStore
+from roleport.sts.keyring import MIN_KEY_BYTES, Keyring, key_id_of
 
 ADMIN_FILE = "admin-credentials.json"
 SERVER_KEY_FILE = "server-key.json"
@@ -89,28 +90,89 @@ def add_access_key(store: SqlStore, key_id: str, secret: str, account_id: str) -
         return True
 
 
-def ensure_server_key(settings: Settings) -> bytes:
-    """The key that authenticates page tokens and (next) protects session tokens.
+#: how long a rotated-out key keeps opening session tokens: the longest session (12 h)
+#: plus a margin, so every credential it sealed expires first
+RETIRE_AFTER_SECONDS = 43200 + 3600
 
-    ``ROLEPORT_SERVER_KEY`` (base64 of at least 32 bytes) wins; else the data dir's key,
-    created on first start. Replicas sharing a database must share this key.
+
+def _keyring_from_env(value: str) -> Keyring:
+    secrets_ = []
+    for part in value.split(","):
+        try:
+            raw = base64.b64decode(part.strip(), validate=True)
+        except (ValueError, binascii.Error):
+            raise SystemExit("ROLEPORT_SERVER_KEY must be base64 (comma-separated for "
+                             "rotation, current key first)") from None
+        if len(raw) < MIN_KEY_BYTES:
+            raise SystemExit("ROLEPORT_SERVER_KEY must be base64 of at least 32 bytes")
+        secrets_.append(raw)
+    return Keyring.of(*secrets_)
+
+
+def _new_key_entry(now: datetime) -> tuple[str, dict[str, str]]:
+    raw = secrets.token_bytes(32)
+    key_id = key_id_of(raw)
+    return key_id, {"id": key_id, "secret": base64.b64encode(raw).decode(),
+                    "created": now.isoformat()}
+
+
+def _live(entries: list[dict[str, str]], current: str, now: datetime) -> list[dict[str, str]]:
+    """Keys still in use: the current one, and retired ones whose sessions may live on."""
+    return [k for k in entries if k["id"] == current or "retireAt" not in k
+            or datetime.fromisoformat(k["retireAt"]) > now]
+
+
+def _keyring_from_file(data: dict, now: datetime) -> Keyring:
+    current = data["current"]
+    keys = {k["id"]: base64.b64decode(k["secret"])
+            for k in _live(data["keys"], current, now)}
+    return Keyring(current=current, keys=keys)
+
+
+def ensure_keyring(settings: Settings) -> Keyring:
+    """The server keys: the current one seals session tokens (and page tokens), the others
+    still open what they sealed.
+
+    ``ROLEPORT_SERVER_KEY`` wins: base64 of at least 32 bytes, or several separated by
+    commas, the current key first. Else the data dir's ``server-key.json`` (0600),
+    created on first start. Replicas sharing a database must share these keys.
     """
     if settings.server_key:
-        raw = base64.b64decode(settings.server_key)
-        if len(raw) < 32:
-            raise SystemExit("ROLEPORT_SERVER_KEY must be base64 of at least 32 bytes")
-        return raw
+        return _keyring_from_env(settings.server_key)
     path = ensure_data_dir(settings) / SERVER_KEY_FILE
+    now = datetime.now(timezone.utc)
     if path.exists():
-        data = json.loads(path.read_text())
-        current = data["current"]
-        return base64.b64decode(next(k["secret"] for k in data["keys"] if k["id"] == current))
-    raw = secrets.token_bytes(32)
-    key_id = hashlib.sha256(raw).hexdigest()[:8]
-    write_private(path, json.dumps({"current": key_id, "keys": [
-        {"id": key_id, "secret": base64.b64encode(raw).decode(),
-         "created": datetime.now(timezone.utc).isoformat()}]}, indent=2) + "\n")
-    return raw
+        return _keyring_from_file(json.loads(path.read_text()), now)
+    key_id, entry = _new_key_entry(now)
+    write_private(path, json.dumps({"current": key_id, "keys": [entry]}, indent=2) + "\n")
+    return _keyring_from_file({"current": key_id, "keys": [entry]}, now)
+
+
+def ensure_server_key(settings: Settings) -> bytes:
+    """The current server key (page tokens; see :func:`ensure_keyring` for the ring)."""
+    return ensure_keyring(settings).current_secret
+
+
+def rotate_server_key(settings: Settings, *,
+                      retire_after_seconds: int = RETIRE_AFTER_SECONDS) -> Keyring:
+    """Make a new current key in the data dir; the previous one keeps opening the tokens it
+    sealed for ``retire_after_seconds``, and keys past their retirement are dropped.
+    Servers read the file at start: restart them (all replicas) to use the new key."""
+    if settings.server_key:
+        raise SystemExit("the server key comes from ROLEPORT_SERVER_KEY: rotate it there "
+                         "(new key first, then the old one, comma-separated)")
+    ensure_keyring(settings)
+    path = ensure_data_dir(settings) / SERVER_KEY_FILE
+    data = json.loads(path.read_text())
+    now = datetime.now(timezone.utc)
+    retire_at = (now + timedelta(seconds=retire_after_seconds)).isoformat()
+    for entry in data["keys"]:
+        if entry["id"] == data["current"]:
+            entry.setdefault("retireAt", retire_at)
+    key_id, entry = _new_key_entry(now)
+    data = {"current": key_id, "keys": [entry, *_live(data["keys"], key_id, now)]}
+    write_private(path, json.dumps(data, indent=2) + "\n")
+    return _keyring_from_file(data, now)
 
 
 @dataclass(frozen=True)

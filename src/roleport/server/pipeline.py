@@ -101,7 +101,13 @@ class Pipeline:
     def _authenticate(self, request: Request, service: str) -> Identity:
         verified = verify(request.signing_request(), self._lookup, now=self._clock.now(),
                           expected_service=service, max_skew=self._max_skew)
-        return verified.identity  # type: ignore[return-value]
+        identity: Identity = verified.identity  # type: ignore[assignment]
+        if identity.services is not None and service not in identity.services:
+            raise AuthenticationError(
+                "not-authorized", f"User: {identity.principal_arn} is not authorized to call "
+                f"{service}: credentials minted by Roleport may call "
+                f"{', '.join(sorted(identity.services))} only; use the account's admin keys.")
+        return identity
 
     def _method(self, service: Service, operation: str) -> Callable[..., Any]:
         key = (service.name, operation)

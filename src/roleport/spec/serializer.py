@@ -177,10 +177,14 @@ def _query_error(service: Service, error: RoleportError, status: int,
                  request_id: str) -> Response:
     ns = service.model.metadata.get("xmlNamespace", "")
     kind = "Sender" if error.sender_fault else "Receiver"
+    # query services (IAM, STS) name input validation failures ValidationError
+    code = "ValidationError" if error.code == "ValidationException" else error.code
     body = (f'<ErrorResponse xmlns="{ns}"><Error><Type>{kind}</Type>'
-            f"<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
+            f"<Code>{escape(code)}</Code><Message>{escape(error.message)}</Message>"
             f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>")
     headers = [("x-amzn-RequestId", request_id), ("Content-Type", "text/xml")]
+    if error.fields.get("retryAfterSeconds") is not None:
+        headers.append(("Retry-After", str(error.fields["retryAfterSeconds"])))
     return Response(status, headers, body.encode())
 
 
