@@ -7,28 +7,18 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 
 from roleport.crypto import devpki
 from roleport.testing import RoleportServer
 
 from .clients.support import EXPIRATION, Setup, crl_server, error_of, post_session, \
-    tls_context, trust_policy
+    sts_identity, trust_policy
 
 
 @pytest.fixture()
 def world(server: RoleportServer, pki) -> Setup:  # noqa: ANN001
     return Setup(server, server.new_account(), [pki.root])
-
-
-def sts_identity(server: RoleportServer, credentials: dict) -> dict:
-    sts = boto3.session.Session().client(
-        "sts", region_name=server.region, endpoint_url=server.endpoint,
-        verify=str(server.ca_bundle), aws_access_key_id=credentials["accessKeyId"],
-        aws_secret_access_key=credentials["secretAccessKey"],
-        aws_session_token=credentials["sessionToken"])
-    return sts.get_caller_identity()
 
 
 def test_create_session_returns_aws_shape_and_working_credentials(world: Setup, pki) -> None:
@@ -72,34 +62,6 @@ def test_create_session_returns_aws_shape_and_working_credentials(world: Setup, 
     world.ra.tag_resource(resourceArn=body["subjectArn"], tags=[{"key": "team", "value": "a"}])
     assert world.ra.list_tags_for_resource(resourceArn=body["subjectArn"])["tags"] == [
         {"key": "team", "value": "a"}]
-
-
-def test_go_helper_shape_arns_in_query_and_sdk_headers_signed(world: Setup, pki) -> None:
-    leaf = devpki.issue_leaf(pki.intermediate, "go-client")
-    response = post_session(
-        world.server, leaf, query=world.arns, body=b'{"durationSeconds":3600}',
-        headers=[("amz-sdk-invocation-id", "0b4a1c8a-2f2e-4b7c-9b1e-6a1d2e3f4a5b"),
-                 ("amz-sdk-request", "attempt=1; max=3"), ("user-agent", "CredHelper/1.8.0")])
-    assert response.status_code == 201, response.text
-    assert sts_identity(world.server, response.json()["credentialSet"][0]["credentials"])
-
-
-def test_iamra_shape_rsa_pss_and_session_name(world: Setup, pki) -> None:
-    leaf = devpki.issue_leaf(pki.rsa_root, "iamra", key_type="rsa")
-    setup = Setup(world.server, world.server.new_account(), [pki.rsa_root])
-    body = {"durationSeconds": 900, **setup.arns, "sessionName": "ignored"}
-    response = post_session(setup.server, leaf, body=body,
-                            sign=lambda d: leaf.key.sign_as(d, rsa_pss=True),
-                            signed_headers=["content-type", "host", "x-amz-date", "x-amz-x509"])
-    assert response.status_code == 201, response.text
-    metrics = httpx_get(setup.server, "/_roleport/metrics")
-    assert 'roleport_signing_leniency_total{leniency="rsa-pss"}' in metrics
-
-
-def httpx_get(server: RoleportServer, path: str) -> str:
-    import httpx
-
-    return httpx.get(server.endpoint + path, verify=tls_context(server)).text
 
 
 def test_missing_arn_and_bad_duration_are_validation_errors(world: Setup, pki) -> None:

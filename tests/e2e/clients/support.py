@@ -80,7 +80,8 @@ def post_session(server: RoleportServer, leaf: IssuedCertificate, *,
                  chain: list | None = None, sign: Callable[[bytes], bytes] | None = None,
                  headers: list[tuple[str, str]] | None = None,
                  signed_headers: list[str] | None = None, algorithm: str | None = None,
-                 now: datetime | None = None, region: str | None = None) -> httpx.Response:
+                 now: datetime | None = None, region: str | None = None,
+                 chunked: bool = False) -> httpx.Response:
     """Sign and send one CreateSession; returns the raw response."""
     netloc = urlsplit(server.endpoint).netloc
     payload = body if isinstance(body, bytes) else json.dumps(body or {}).encode()
@@ -94,7 +95,8 @@ def post_session(server: RoleportServer, leaf: IssuedCertificate, *,
         signed_headers=signed_headers)
     url = f"{server.endpoint}/sessions" + (f"?{raw_query}" if raw_query else "")
     sent = [(n, v) for n, v in request.headers if n != "host"]
-    return httpx.post(url, content=payload, headers=sent, verify=tls_context(server),
+    content: Any = iter([payload]) if chunked else payload  # an iterator goes chunked
+    return httpx.post(url, content=content, headers=sent, verify=tls_context(server),
                       timeout=30)
 
 
@@ -148,3 +150,19 @@ def crl_server() -> Iterator[tuple[str, dict[str, bytes]]]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def sts_identity(server: RoleportServer, credentials: dict[str, str]) -> dict[str, Any]:
+    """STS GetCallerIdentity on the server with CreateSession's ``credentials``."""
+    import boto3
+
+    sts = boto3.session.Session().client(
+        "sts", region_name=server.region, endpoint_url=server.endpoint,
+        verify=str(server.ca_bundle), aws_access_key_id=credentials["accessKeyId"],
+        aws_secret_access_key=credentials["secretAccessKey"],
+        aws_session_token=credentials["sessionToken"])
+    return sts.get_caller_identity()
+
+
+def metrics_text(server: RoleportServer) -> str:
+    return httpx.get(server.endpoint + "/_roleport/metrics", verify=tls_context(server)).text
