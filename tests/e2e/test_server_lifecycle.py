@@ -71,3 +71,17 @@ def test_two_servers_share_one_postgresql(pg_server, tmp_path, postgres_url, pki
         seen = second.client("rolesanywhere", account).get_trust_anchor(
             trustAnchorId=created["trustAnchorId"])
         assert seen["trustAnchor"]["name"] == "shared"
+
+
+def test_workers_share_the_port_and_stop_cleanly(tmp_path, pki):
+    with RoleportServer(tmp_path / "w", http=True, extra_args=["--workers", "2"]) as srv:
+        children = (tmp_path / "w").exists() and [
+            int(p) for p in open(f"/proc/{srv.process.pid}/task/{srv.process.pid}/children")
+            .read().split()]
+        assert len(children) == 2
+        ra = srv.client()
+        ids = {ra.create_trust_anchor(name=f"w{i}", source=bundle_source(pki.root))[
+            "trustAnchor"]["trustAnchorId"] for i in range(10)}
+        assert {t["trustAnchorId"] for t in ra.list_trust_anchors()["trustAnchors"]} == ids
+    assert srv.process.returncode == 0
+    assert "".join(srv.output).count("Roleport is serving on") == 1

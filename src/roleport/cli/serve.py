@@ -103,6 +103,9 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
               type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--no-access-log", envvar="ROLEPORT_NO_ACCESS_LOG", is_flag=True,
               help="Do not write a JSON access-log line per request.")
+@click.option("--workers", envvar="ROLEPORT_WORKERS", default=1, show_default=True,
+              type=click.IntRange(1, 64),
+              help="Worker processes sharing the port (e.g. one per core).")
 @upstream_options
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, region: str,
           account_id: str, plain_http: bool, tls_cert: Path | None, tls_key: Path | None,
@@ -110,7 +113,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
           crl_fetch_max_bytes: int, max_body_bytes: int, quota_trust_anchors: int,
           quota_profiles: int, quota_crls_per_trust_anchor: int,
           quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
-          log_level: str, no_access_log: bool, upstream: dict) -> None:
+          log_level: str, no_access_log: bool, workers: int, upstream: dict) -> None:
     """Run the Roleport server (HTTPS by default, with a local CA made on first start).
 
     Admin credentials: ROLEPORT_ADMIN_ACCESS_KEY_ID / ROLEPORT_ADMIN_SECRET_ACCESS_KEY, or
@@ -119,6 +122,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     import uvicorn
 
     from roleport.server import bootstrap
+    from roleport.server import workers as workers_mod
     from roleport.server.app import create_app
     from roleport.server.observability import configure_logging
     from roleport.storage.sql import engine, migrate
@@ -155,7 +159,20 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     tls = bootstrap.ensure_tls(settings)
     sock = _bind(host, port)
     settings = _with_port(settings, sock.getsockname()[1])
-    app = create_app(settings, store=store, server_key=keyring.current_secret, keyring=keyring)
+    if workers > 1:
+        store.dispose()  # each worker opens its own pool after the fork
+
+    def make_server():  # noqa: ANN202 - runs in each worker (or here, with one)
+        worker_store = store if workers == 1 else SqlStore(
+            engine.create(settings.resolved_database_url))
+        app = create_app(settings, store=worker_store, server_key=keyring.current_secret,
+                         keyring=keyring)
+        return workers_mod.make_uvicorn_server(uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="on", server_header=False,
+            ssl_certfile=str(tls.certificate) if tls else None,
+            ssl_keyfile=str(tls.key) if tls else None, timeout_graceful_shutdown=5,
+            h11_max_incomplete_event_size=64 * 1024))
+
     ca_bundle = tls.ca_bundle if tls else None
     bootstrap.write_private(Path(data_dir) / "server.json", json.dumps({
         "endpoint": settings.endpoint_url, "region": settings.region,
@@ -165,31 +182,10 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     if settings.upstream_endpoint:
         click.echo(f"  upstream {settings.upstream_endpoint}: roles from its IAM, credentials "
                    f"from its STS AssumeRole\n")
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on", server_header=False,
-        ssl_certfile=str(tls.certificate) if tls else None,
-        ssl_keyfile=str(tls.key) if tls else None, timeout_graceful_shutdown=5,
-        h11_max_incomplete_event_size=64 * 1024)
-    _server_class()(config).run(sockets=[sock])
+    status = workers_mod.run(make_server, sock, workers)
     click.echo("Roleport stopped.")
-
-
-def _server_class():  # noqa: ANN202 - uvicorn is imported lazily, at serve time
-    import contextlib
-    import signal
-
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        """uvicorn's server, but a SIGTERM/SIGINT is a clean stop with exit status 0."""
-
-        @contextlib.contextmanager
-        def capture_signals(self):  # type: ignore[override]  # noqa: ANN202
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, self.handle_exit)
-            yield
-
-    return Server
+    if status:
+        raise SystemExit(status)
 
 
 def _with_port(settings: Settings, port: int) -> Settings:

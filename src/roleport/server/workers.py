@@ -1,0 +1,106 @@
+"""Run the server in one process, or pre-fork N worker processes sharing one socket.
+
+Each worker builds its own application (database pool, caches) after the fork, so
+nothing with threads or connections crosses it. The parent only supervises: it forwards
+SIGTERM/SIGINT to the workers, waits for them to stop, and replaces a worker that dies
+unexpectedly (with a pause when they keep dying, so a crash loop cannot spin).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("roleport.server")
+
+_CRASH_WINDOW_SECONDS = 5.0
+
+
+def make_uvicorn_server(config: Any) -> Any:
+    """uvicorn's server, except that SIGTERM/SIGINT are a clean stop with exit status 0
+    (uvicorn re-raises the signal after shutting down, which makes the exit status -15)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):  # type: ignore[override]  # noqa: ANN202
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self.handle_exit)
+            yield
+
+    return Server(config)
+
+
+def run(make_server: Callable[[], Any], sock: socket.socket, workers: int) -> int:
+    """Serve on ``sock`` until stopped; return the exit status."""
+    if workers <= 1:
+        make_server().run(sockets=[sock])
+        return 0
+    return _supervise(make_server, sock, workers)
+
+
+def _child(make_server: Callable[[], Any], sock: socket.socket) -> None:
+    status = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        make_server().run(sockets=[sock])
+    except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
+        traceback.print_exc()
+        status = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+
+def _supervise(make_server: Callable[[], Any], sock: socket.socket, workers: int) -> int:
+    children: dict[int, float] = {}
+    stopping = False
+    sys.stdout.flush()  # or every worker would print what the parent had buffered
+    sys.stderr.flush()
+
+    def spawn() -> None:
+        pid = os.fork()
+        if pid == 0:
+            _child(make_server, sock)
+        children[pid] = time.monotonic()
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for _ in range(workers):
+        spawn()
+    failed = False
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        started = children.pop(pid, time.monotonic())
+        if stopping:
+            continue
+        code = os.waitstatus_to_exitcode(status)
+        log.error("worker %s exited with status %s; starting another", pid, code)
+        failed = True
+        if time.monotonic() - started < _CRASH_WINDOW_SECONDS:
+            time.sleep(1.0)
+        if not stopping:
+            spawn()
+    return 1 if failed and not stopping else 0
