@@ -12,12 +12,19 @@ import pytest
 from roleport.crypto import devpki
 from roleport.testing import RoleportServer
 
-from .clients.support import EXPIRATION, Setup, crl_server, error_of, post_session, \
-    sts_identity, trust_policy
+from .clients.support import (
+    EXPIRATION,
+    Setup,
+    crl_server,
+    error_of,
+    post_session,
+    sts_identity,
+    trust_policy,
+)
 
 
 @pytest.fixture()
-def world(server: RoleportServer, pki) -> Setup:  # noqa: ANN001
+def world(server: RoleportServer, pki) -> Setup:
     return Setup(server, server.new_account(), [pki.root])
 
 
@@ -91,13 +98,13 @@ BAD_PROFILE = "Invalid or empty profile provided."
 UNTRUSTED = "Untrusted signing certificate"
 
 
-def _expired(pki):  # noqa: ANN001, ANN202
+def _expired(pki):
     now = datetime.now(UTC)
     return devpki.issue_leaf(pki.root, "expired", not_before=now - timedelta(days=3),
                              not_after=now - timedelta(days=1))
 
 
-def _not_yet_valid(pki):  # noqa: ANN001, ANN202
+def _not_yet_valid(pki):
     now = datetime.now(UTC)
     return devpki.issue_leaf(pki.root, "early", not_before=now + timedelta(days=1),
                              not_after=now + timedelta(days=3))
@@ -204,7 +211,7 @@ def test_tag_value_refused(world: Setup, pki) -> None:
                             "Issuer: [  ]; Subject: [ CN ]; SAN: [  ]")
 
 
-def _import_crl(world: Setup, crl, enabled: bool) -> None:  # noqa: ANN001
+def _import_crl(world: Setup, crl, enabled: bool) -> None:
     world.ra.import_crl(name="crl", crlData=crl.pem.encode(), enabled=enabled,
                         trustAnchorArn=world.arns["trustAnchorArn"])
 
@@ -247,7 +254,7 @@ def test_failed_attempt_is_on_the_subject_record(world: Setup, pki) -> None:
     assert subject["credentials"][0]["failed"] is True
 
 
-def test_strict_signing_refuses_leniencies(pki, tmp_path) -> None:  # noqa: ANN001
+def test_strict_signing_refuses_leniencies(pki, tmp_path) -> None:
     with RoleportServer(tmp_path / "strict", extra_args=["--strict-signing"]) as strict:
         setup = Setup(strict, strict.new_account(), [pki.rsa_root])
         leaf = devpki.issue_leaf(pki.rsa_root, "pss", key_type="rsa")

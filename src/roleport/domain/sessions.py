@@ -34,21 +34,29 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from roleport import arns
 from roleport.clock import Clock
-from roleport.crypto.certificates import Certificate, check_end_entity_certificate, \
-    load_pem_bundle
+from roleport.crypto.certificates import Certificate, check_end_entity_certificate, load_pem_bundle
 from roleport.crypto.crls import Crl, load_crl
 from roleport.crypto.errors import CryptoError
 from roleport.crypto.paths import TrustStore, check_not_revoked, validate_path
 from roleport.domain import session_tags
 from roleport.domain.context import Scope
-from roleport.domain.model import CredentialRecord, InstancePropertyRecord, Profile, Subject, \
-    TrustAnchor
-from roleport.domain.revocation import DistributionPointCache, RevocationProblem, \
-    check_distribution_points
+from roleport.domain.model import (
+    CredentialRecord,
+    InstancePropertyRecord,
+    Profile,
+    Subject,
+    TrustAnchor,
+)
+from roleport.domain.revocation import (
+    DistributionPointCache,
+    RevocationProblem,
+    check_distribution_points,
+)
 from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError
 from roleport.ids import new_uuid
 from roleport.storage.base import ConflictingWrite, StorageError, UnitOfWorkFactory
@@ -290,7 +298,7 @@ class SessionService:
         parsed = []
         for key, data in crls:
             try:
-                parsed.append((key, self._crls.get(key, lambda d=data: load_crl(d))))
+                parsed.append((key, self._crls.get(key, partial(load_crl, data))))
             except CryptoError:  # checked at import; a CRL that no longer parses is skipped
                 continue
         return scope, anchor, profile, parsed

@@ -17,7 +17,7 @@ iam_ra = pytest.importorskip("iam_rolesanywhere_session")
 
 
 def _session(server: RoleportServer, setup: Setup, leaf: devpki.IssuedCertificate,
-             tmp_path: Path, *, chain: bool, **kw) -> object:  # noqa: ANN003
+             tmp_path: Path, *, chain: bool, **kw) -> object:
     files = devpki.save(leaf, tmp_path, "client")
     extra = {}
     if chain:
@@ -36,7 +36,7 @@ def _session(server: RoleportServer, setup: Setup, leaf: devpki.IssuedCertificat
 @pytest.mark.parametrize("through_intermediate", [False, True],
                          ids=["issued-by-root", "via-intermediate"])
 def test_iam_rolesanywhere_session_gets_working_credentials(
-        server: RoleportServer, pki, tmp_path: Path, key_type: str,  # noqa: ANN001
+        server: RoleportServer, pki, tmp_path: Path, key_type: str,
         through_intermediate: bool) -> None:
     setup = Setup(server, server.new_account(), [pki.root])
     issuer = pki.intermediate if through_intermediate else pki.root
@@ -51,7 +51,7 @@ def test_iam_rolesanywhere_session_gets_working_credentials(
                                f"workload/{leaf.certificate.serial_hex}")
 
 
-def test_iam_rolesanywhere_session_mislabelled_sha384(server: RoleportServer, pki,  # noqa: ANN001
+def test_iam_rolesanywhere_session_mislabelled_sha384(server: RoleportServer, pki,
                                                       tmp_path: Path) -> None:
     # the client names the CA's hash: a leaf signed with SHA-384 makes it declare
     # AWS4-X509-ECDSA-SHA384 while signing with SHA-256 (a counted leniency)
@@ -62,7 +62,7 @@ def test_iam_rolesanywhere_session_mislabelled_sha384(server: RoleportServer, pk
     assert credentials.access_key.startswith("ASIA")
 
 
-def test_iam_rolesanywhere_session_reports_refusals(server: RoleportServer, pki,  # noqa: ANN001
+def test_iam_rolesanywhere_session_reports_refusals(server: RoleportServer, pki,
                                                     tmp_path: Path) -> None:
     setup = Setup(server, server.new_account(), [pki.root])
     stranger = devpki.issue_leaf(pki.other_root, "stranger")

@@ -21,11 +21,11 @@ GO_SDK_HEADERS = [("amz-sdk-invocation-id", "0b4a1c8a-2f2e-4b7c-9b1e-6a1d2e3f4a5
 
 
 @pytest.fixture()
-def setup(server: RoleportServer, pki) -> Setup:  # noqa: ANN001
+def setup(server: RoleportServer, pki) -> Setup:
     return Setup(server, server.new_account(), [pki.root, pki.rsa_root])
 
 
-def issued(response) -> dict:  # noqa: ANN001
+def issued(response) -> dict:
     assert response.status_code == 201, response.text
     return response.json()["credentialSet"][0]["credentials"]
 

@@ -20,8 +20,12 @@ from roleport.auth.sigv4 import (
     string_to_sign,
 )
 from roleport.auth.verifier import SigningRequest, read_signed_request
-from roleport.auth.x509 import LABELLED_ALGORITHMS, STANDARD_ALGORITHMS, read_x509_request, \
-    sign_x509_request
+from roleport.auth.x509 import (
+    LABELLED_ALGORITHMS,
+    STANDARD_ALGORITHMS,
+    read_x509_request,
+    sign_x509_request,
+)
 from roleport.crypto import devpki
 from roleport.crypto.keys import mldsa_available
 from roleport.errors import AuthenticationError
@@ -96,7 +100,7 @@ def leaves() -> dict[str, devpki.IssuedCertificate]:
     return out
 
 
-def _leaf_for(algorithm: str, leaves: dict) -> devpki.IssuedCertificate:  # noqa: ANN001
+def _leaf_for(algorithm: str, leaves: dict) -> devpki.IssuedCertificate:
     if algorithm.endswith("SHA384"):
         return leaves["EC384"]
     family = algorithm.split("-")[2]
@@ -132,7 +136,7 @@ def base() -> SigningRequest:
                           b'{"durationSeconds":3600}')
 
 
-def sign(base: SigningRequest, leaf: devpki.IssuedCertificate, **kw) -> SigningRequest:  # noqa: ANN003
+def sign(base: SigningRequest, leaf: devpki.IssuedCertificate, **kw) -> SigningRequest:
     return sign_x509_request(base, certificate=leaf.certificate, sign=kw.pop("signer",
                              leaf.key.sign), region="us-east-1", now=NOW, **kw)
 

@@ -25,8 +25,7 @@ from roleport.domain.pagination import PageTokens
 from roleport.domain.profiles import ProfileService
 from roleport.domain.quotas import Quotas
 from roleport.domain.revocation import DistributionPointCache
-from roleport.domain.sessions import SessionAudit, SessionRequest, SessionService, \
-    SessionSettings
+from roleport.domain.sessions import SessionAudit, SessionRequest, SessionService, SessionSettings
 from roleport.domain.trust_anchors import Source, TrustAnchorService
 from roleport.errors import AccessDeniedError
 from roleport.storage.sql import engine, migrate
@@ -180,7 +179,7 @@ class World:
 
     def subject(self, dn: str) -> Any:
         with self.store() as uow:
-            return [s for s in uow.subjects.all(self.caller.scope) if s.x509_subject == dn][0]
+            return next(s for s in uow.subjects.all(self.caller.scope) if s.x509_subject == dn)
 
 
 @pytest.fixture()

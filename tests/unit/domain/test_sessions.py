@@ -14,7 +14,7 @@ from roleport.errors import AccessDeniedError
 from .conftest import REGION, World
 
 
-def refused(world: World, request, service=None) -> tuple[str, SessionAudit]:  # noqa: ANN001
+def refused(world: World, request, service=None) -> tuple[str, SessionAudit]:
     audit = SessionAudit()
     calls = len(world.issuer.calls)
     with pytest.raises(AccessDeniedError) as info:
@@ -25,7 +25,7 @@ def refused(world: World, request, service=None) -> tuple[str, SessionAudit]:  #
     return info.value.message, audit
 
 
-def setup(world: World, pki, **profile) -> tuple:  # noqa: ANN001
+def setup(world: World, pki, **profile) -> tuple:
     anchor = world.anchor(pki.root)
     return anchor, world.profile(**profile)
 
@@ -70,7 +70,7 @@ def test_intermediate_as_trust_anchor_needs_no_chain(world: World, pki) -> None:
 
 
 def test_alias_arns_are_accepted(world: World, pki) -> None:
-    anchor = world.anchor(pki.root, alias="corp")
+    world.anchor(pki.root, alias="corp")
     profile = world.profile()
     leaf = devpki.issue_leaf(pki.root, "dave")
     from roleport.domain.sessions import SessionRequest
@@ -265,7 +265,7 @@ def test_certificate_of_another_ca_is_untrusted(world: World, pki) -> None:
 def test_intermediate_missing_from_the_chain_is_untrusted(world: World, pki) -> None:
     anchor, profile = setup(world, pki)
     leaf = devpki.issue_leaf(pki.intermediate, "orphan")
-    message, audit = refused(world, world.request(leaf, anchor, profile,
+    message, _ = refused(world, world.request(leaf, anchor, profile,
                                                   credential=world.signed(leaf, chain=[])))
     assert message == "Untrusted signing certificate"
 
@@ -362,7 +362,7 @@ def test_unreachable_distribution_point_fails_closed(world: World, pki) -> None:
     profile = world.profile()
     leaf = devpki.issue_leaf(pki.root, "dp-down",
                              crl_distribution_points=["http://crl.test/down.crl"])
-    message, audit = refused(world, world.request(leaf, anchor, profile))
+    message, _ = refused(world, world.request(leaf, anchor, profile))
     assert message.startswith("Untrusted signing certificate: the revocation status could "
                               "not be checked")
     assert "connection refused" in message
@@ -381,7 +381,7 @@ def test_distribution_points_are_ignored_unless_enabled(world: World, pki) -> No
 def test_role_not_in_profile(world: World, pki) -> None:
     anchor, profile = setup(world, pki)
     other = f"arn:aws:iam::{world.account_id}:role/other"
-    message, audit = refused(world, world.request(devpki.issue_leaf(pki.root, "x"), anchor,
+    message, _ = refused(world, world.request(devpki.issue_leaf(pki.root, "x"), anchor,
                                                    profile, role_arn=other))
     assert message == "Requested Role isn't one of those listed in the Profile."
 

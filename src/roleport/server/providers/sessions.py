@@ -23,10 +23,15 @@ import structlog
 from roleport.auth.x509 import read_x509_request
 from roleport.clock import Clock
 from roleport.domain.revocation import DistributionPointCache
-from roleport.domain.sessions import INVALID_SIGNATURE, SessionAudit, SessionRequest, \
-    SessionResult, SessionService, SessionSettings
-from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError, \
-    ValidationError
+from roleport.domain.sessions import (
+    INVALID_SIGNATURE,
+    SessionAudit,
+    SessionRequest,
+    SessionResult,
+    SessionService,
+    SessionSettings,
+)
+from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError, ValidationError
 from roleport.server.crl_fetcher import HttpCrlFetcher
 from roleport.server.http import Request
 from roleport.server.observability import Metrics
