@@ -30,8 +30,10 @@ class SqlUnitOfWork:
     def __enter__(self) -> SqlUnitOfWork:
         try:
             conn = self._engine.connect()
-            if self._sqlite and self._write:
-                conn.execution_options(sqlite_begin="IMMEDIATE")
+            if self._sqlite:
+                # writers take the write lock up front; a read runs in autocommit (each
+                # statement sees a consistent snapshot) and saves a BEGIN/ROLLBACK pair
+                conn.execution_options(sqlite_begin="IMMEDIATE" if self._write else "NONE")
             conn.begin()
         except OperationalError as exc:
             raise StorageError(f"database unavailable: {exc.orig}") from None
