@@ -460,8 +460,8 @@ class SessionService:
     def _record_attempt(self, scope: Scope, request: SessionRequest, audit: SessionAudit,
                         now: datetime, *, failed: bool) -> Subject | None:
         certificate = request.credential.certificate
-        if certificate is None:
-            return None
+        if certificate is None or certificate.subject_is_empty:
+            return None  # a subject is its DN: nothing to record without one
         reason = f"{audit.check}: {audit.reason}" if failed else None
         try:
             subject = self._save_subject(scope, certificate, request.instance_properties, now,

@@ -457,3 +457,11 @@ def test_unknown_trust_anchor_records_no_subject(world: World, pki) -> None:
     with world.store() as uow:
         assert not [s for s in uow.subjects.all(world.caller.scope)
                     if s.x509_subject == leaf.certificate.subject_dn]
+
+
+def test_empty_subject_is_refused_and_records_no_subject(world: World, pki) -> None:
+    anchor, profile = setup(world, pki)
+    leaf = devpki.issue_leaf(pki.root, None, sans=["DNS:nameless.example"])
+    message, audit = refused(world, world.request(leaf, anchor, profile))
+    assert message == "Untrusted signing certificate" and "subject is empty" in audit.reason
+    assert audit.subject_arn is None
