@@ -92,7 +92,7 @@ def pki() -> Pki:
 
 
 @pytest.fixture(scope="session")
-def store(tmp_path_factory: pytest.TempPathFactory) -> SqlStore:
+def sessions_store(tmp_path_factory: pytest.TempPathFactory) -> SqlStore:
     path = Path(tmp_path_factory.mktemp("sessions")) / "roleport.db"
     eng = engine.create(f"sqlite:///{path}")
     migrate.upgrade(eng)
@@ -183,5 +183,5 @@ class World:
 
 
 @pytest.fixture()
-def world(store: SqlStore) -> World:
-    return World(store, FixedClock(), FakeIssuer(), {})
+def world(sessions_store: SqlStore) -> World:
+    return World(sessions_store, FixedClock(), FakeIssuer(), {})
