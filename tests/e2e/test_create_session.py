@@ -262,3 +262,19 @@ def test_strict_signing_refuses_leniencies(pki, tmp_path) -> None:
                            sign=lambda d: leaf.key.sign_as(d, rsa_pss=True))
         assert error_of(pss) == (403, "AccessDeniedException", "Invalid signature")
         assert post_session(strict, leaf, body=setup.arns).status_code == 201
+
+
+@pytest.mark.postgres
+def test_create_session_on_postgresql_with_concurrent_first_sight(pg_server, pki) -> None:
+    # many first attempts of one new DN at once: one subject, every attempt recorded
+    from concurrent.futures import ThreadPoolExecutor
+
+    setup = Setup(pg_server, pg_server.new_account(), [pki.root])
+    leaves = [devpki.issue_leaf(pki.root, "burst") for _ in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(lambda leaf: post_session(pg_server, leaf,
+                                                        body=setup.arns).status_code, leaves))
+    assert codes == [201] * 6
+    [summary] = setup.ra.list_subjects()["subjects"]
+    subject = setup.ra.get_subject(subjectId=summary["subjectId"])["subject"]
+    assert len(subject["credentials"]) == 6
