@@ -41,24 +41,64 @@ def format_timestamp(value: datetime, fmt: str) -> str | float:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def to_json(shape: botocore.model.Shape, value: Any, default_ts: str = "unixTimestamp") -> Any:
+def _identity(value: Any) -> Any:
+    return value
+
+
+#: compiled JSON writers by (shape definition, default timestamp format); the models are
+#: loaded once per process, so their shape dictionaries live as long as this memo
+_WRITERS: dict[tuple[int, str, str | None], Any] = {}
+
+
+def _writer(shape: botocore.model.Shape, default_ts: str) -> Any:
+    """A function turning a value of ``shape`` into JSON-ready data, built once per shape.
+
+    Walking the botocore shape for every value was most of the cost of a large list
+    response; the walk now happens once and scalars that need no conversion cost nothing.
+    """
+    fmt = shape.serialization.get("timestampFormat")
+    key = (id(shape._shape_model), default_ts, fmt)  # noqa: SLF001 - stable per model
+    writer = _WRITERS.get(key)
+    if writer is not None:
+        return writer
     t = shape.type_name
     if t == "structure":
-        out = {}
+        members: list[tuple[str, str, Any]] = []
+
+        def write_structure(value: dict[str, Any]) -> dict[str, Any]:
+            out = {}
+            for name, wire, fn in members:
+                v = value.get(name)
+                if v is not None:
+                    out[wire] = fn(v)
+            return out
+
+        _WRITERS[key] = write_structure  # before recursing: shapes may be recursive
         for name, member in shape.members.items():
-            v = value.get(name)
-            if v is not None:
-                out[member.serialization.get("name", name)] = to_json(member, v, default_ts)
-        return out
+            members.append((name, member.serialization.get("name", name),
+                            _writer(member, default_ts)))
+        return write_structure
     if t == "list":
-        return [to_json(shape.member, v, default_ts) for v in value]
-    if t == "map":
-        return {k: to_json(shape.value, v, default_ts) for k, v in value.items()}
-    if t == "timestamp":
-        return format_timestamp(value, shape.serialization.get("timestampFormat", default_ts))
-    if t == "blob":
-        return base64.b64encode(value).decode("ascii")
-    return value
+        item = _writer(shape.member, default_ts)
+        writer = (lambda value: list(value)) if item is _identity else \
+            (lambda value: [item(v) for v in value])
+    elif t == "map":
+        item = _writer(shape.value, default_ts)
+        writer = (lambda value: dict(value)) if item is _identity else \
+            (lambda value: {k: item(v) for k, v in value.items()})
+    elif t == "timestamp":
+        ts_format = fmt or default_ts
+        writer = lambda value: format_timestamp(value, ts_format)  # noqa: E731
+    elif t == "blob":
+        writer = lambda value: base64.b64encode(value).decode("ascii")  # noqa: E731
+    else:
+        writer = _identity
+    _WRITERS[key] = writer
+    return writer
+
+
+def to_json(shape: botocore.model.Shape, value: Any, default_ts: str = "unixTimestamp") -> Any:
+    return _writer(shape, default_ts)(value)
 
 
 def serialize_rest_json(operation: botocore.model.OperationModel, result: dict[str, Any],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from datetime import datetime, timezone
 from typing import Any
@@ -81,15 +82,18 @@ def _item_to_json(item: Any) -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def _field_plan(cls: type) -> tuple[tuple[str, bool], ...]:
+    """(field name, is a time) for a nested item class, computed once per class."""
+    return tuple((f.name, f.name.endswith("_at")) for f in dataclasses.fields(cls))
+
+
 def _item_from_json(cls: type, data: dict[str, Any]) -> Any:
     kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in data:
-            continue
-        value = data[f.name]
-        if f.name.endswith("_at") and isinstance(value, int):
-            value = from_micros(value)
-        kwargs[f.name] = value
+    for name, is_time in _field_plan(cls):
+        if name in data:
+            value = data[name]
+            kwargs[name] = from_micros(value) if is_time and isinstance(value, int) else value
     return cls(**kwargs)
 
 
