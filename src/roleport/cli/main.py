@@ -7,6 +7,7 @@ import click
 from roleport import __version__
 from roleport.cli.admin import accounts, db
 from roleport.cli.serve import serve
+from roleport.cli.server_key import server_key
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"],
@@ -23,6 +24,7 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(db)
 cli.add_command(accounts)
+cli.add_command(server_key)
 
 
 def main() -> None:

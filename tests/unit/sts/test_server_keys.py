@@ -58,3 +58,23 @@ def test_the_environment_key_wins_and_may_list_several_current_first(tmp_path):
 def test_a_bad_environment_key_stops_the_start(tmp_path, value):
     with pytest.raises(SystemExit):
         ensure_keyring(Settings(data_dir=tmp_path, server_key=value))
+
+
+def test_the_server_key_commands_show_ids_never_keys(tmp_path):
+    from click.testing import CliRunner
+
+    from roleport.cli.main import cli
+
+    runner = CliRunner()
+    first = json.loads(runner.invoke(cli, ["server-key", "show", "--data-dir",
+                                           str(tmp_path)]).output)
+    rotated = runner.invoke(cli, ["server-key", "rotate", "--data-dir", str(tmp_path)])
+    assert rotated.exit_code == 0, rotated.output
+    shown = runner.invoke(cli, ["server-key", "show", "--data-dir", str(tmp_path)]).output
+    data = json.loads(shown)
+    assert data["current"] != first["current"]
+    assert [k["id"] for k in data["keys"]] == [data["current"], first["current"]]
+    secrets = [k["secret"] for k in json.loads((tmp_path / SERVER_KEY_FILE).read_text())["keys"]]
+    assert not any(secret in shown for secret in secrets)
+    generated = runner.invoke(cli, ["server-key", "generate"]).output.strip()
+    assert len(base64.b64decode(generated)) == 32
