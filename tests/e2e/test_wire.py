@@ -182,3 +182,13 @@ def test_access_log_is_json_and_never_holds_secrets(server, account, pki):
     for entry in ours:
         assert {"request_id", "operation", "status", "latency_ms"} <= set(entry)
     assert "Authorization" not in text and "AWS4-HMAC-SHA256 Credential" not in text
+
+
+@pytest.mark.parametrize("authorization", [None, "AWS4-X509-ECDSA-SHA256 garbage"])
+def test_unreadable_create_session_signature_is_access_denied(server, authorization):
+    headers = {"Content-Type": "application/json"}
+    if authorization:
+        headers["Authorization"] = authorization
+    resp = httpx.post(server.endpoint + "/sessions", content=b"{}", headers=headers,
+                      verify=_tls(server))
+    assert_error(resp, 403, "AccessDeniedException", "Invalid signature")

@@ -52,6 +52,7 @@ from roleport.domain.model import (
     Subject,
     TrustAnchor,
 )
+from roleport.domain.subjects import subject_key
 from roleport.domain.revocation import (
     DistributionPointCache,
     RevocationProblem,
@@ -60,7 +61,6 @@ from roleport.domain.revocation import (
 from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError
 from roleport.ids import new_uuid
 from roleport.storage.base import ConflictingWrite, StorageError, UnitOfWorkFactory
-from roleport.storage.sql.codecs import subject_key
 from roleport.sts.issuer import AssumeRoleRequest, CredentialIssuer, IssuedCredentials
 
 __all__ = [
@@ -153,6 +153,8 @@ class SessionAudit:
     duration_seconds: int | None = None
     dropped_tags: list[str] = field(default_factory=list)
     crl_distribution_point: str | None = None
+    #: the request signature verified with the presented certificate's key
+    signature_verified: bool = False
 
     def fields(self) -> dict[str, Any]:
         out = {
@@ -239,7 +241,10 @@ class SessionService:
         except RoleportError as exc:
             if audit.check is None:
                 audit.check, audit.reason = "assume-role", exc.message
-            if audit.account_id is not None:  # the trust anchor exists: its account is known
+            # A refused attempt is recorded on the subject only when the trust anchor exists
+            # (its account is known) and the caller proved it holds the certificate's key:
+            # unauthenticated traffic must not be able to write to the database.
+            if audit.account_id is not None and self._proves_key(request, audit, now):
                 self._record_attempt(Scope(audit.account_id, request.credential.region),
                                      request, audit, now, failed=True)
             raise
@@ -354,10 +359,23 @@ class SessionService:
             audit.check, audit.reason = "assume-role", exc.message
             raise
 
+    def _proves_key(self, request: SessionRequest, audit: SessionAudit, now: datetime) -> bool:
+        """Whether the signature verifies (checked now when a refusal came before it)."""
+        if audit.signature_verified:
+            return True
+        if audit.check in ("signature", "clock-skew"):
+            return False
+        try:
+            request.credential.verify(now=now, max_skew=self.settings.max_skew)
+        except (AuthenticationError, CryptoError):
+            return False
+        return True
+
     def _check_signature(self, credential: PresentedCredential, audit: SessionAudit,
                          now: datetime) -> None:
         try:
             audit.leniencies |= credential.verify(now=now, max_skew=self.settings.max_skew)
+            audit.signature_verified = True
         except AuthenticationError as exc:
             if exc.kind == "expired-signature":
                 raise self._refuse(

@@ -22,7 +22,7 @@ from roleport.auth.identities import Identity
 from roleport.auth.verifier import read_signed_request, service_and_region_of, verify
 from roleport.clock import Clock
 from roleport.domain.context import Caller, Scope
-from roleport.errors import (AuthenticationError, InternalError, RoleportError,
+from roleport.errors import (AccessDeniedError, AuthenticationError, InternalError, RoleportError,
                              ServiceUnavailableError, ValidationError)
 from roleport.server.http import Request
 from roleport.spec.models import Service, services_for_signing_name
@@ -91,6 +91,13 @@ class Pipeline:
     def _explain_unreadable_signature(self, request: Request) -> None:
         """No credential scope could be read: say precisely why (always raises)."""
         signing = request.signing_request()
+        if request.method == "POST" and request.raw_path.rstrip("/").endswith("/sessions"):
+            # CreateSession answers every signature problem as AWS does
+            raise AccessDeniedError("Invalid signature: the Authorization header could not "
+                                    "be read (expected AWS4-X509-* Credential=<serial>/"
+                                    "<date>/<region>/rolesanywhere/aws4_request, ...)."
+                                    if signing.header_values("authorization") else
+                                    "Invalid signature: the request is not signed.")
         if signing.header_values("authorization") or "X-Amz-" in request.raw_query:
             read_signed_request(signing, now=self._clock.now(), expected_service=None,
                                 max_skew=self._max_skew)

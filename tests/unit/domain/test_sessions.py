@@ -465,3 +465,21 @@ def test_empty_subject_is_refused_and_records_no_subject(world: World, pki) -> N
     message, audit = refused(world, world.request(leaf, anchor, profile))
     assert message == "Untrusted signing certificate" and "subject is empty" in audit.reason
     assert audit.subject_arn is None
+
+
+def test_unauthenticated_attempts_write_no_subject(world: World, pki) -> None:
+    """A forged signature, or a refused request whose signature does not verify, must not
+    let anyone write subject records for a certificate they do not hold."""
+    anchor, profile = setup(world, pki)
+    victim = devpki.issue_leaf(pki.root, "victim")
+    impostor = devpki.issue_leaf(pki.root, "impostor")
+    forged = world.signed(victim, sign=impostor.key.sign)
+    refused(world, world.request(victim, anchor, profile, credential=forged))
+    disabled = world.profile(enabled=False)  # refused before the signature is checked
+    refused(world, world.request(victim, anchor, disabled, credential=forged))
+    with world.store() as uow:
+        assert uow.subjects.count(world.caller.scope) == 0
+    other = f"arn:aws:iam::{world.account_id}:role/other"
+    # the holder of the key who asks for the wrong role is recorded
+    refused(world, world.request(victim, anchor, profile, role_arn=other))
+    assert world.subject(victim.certificate.subject_dn).credentials[0].failed is True

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 from datetime import datetime, timezone
 from typing import Any
 
 from roleport.domain import model
+from roleport.domain.subjects import subject_key
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -21,11 +21,6 @@ def to_micros(value: datetime) -> int:
 def from_micros(value: int) -> datetime:
     return datetime.fromtimestamp(value // 1_000_000, tz=timezone.utc).replace(
         microsecond=value % 1_000_000)
-
-
-def subject_key(x509_subject: str) -> str:
-    """The lookup key of a subject DN: a fixed-width digest, so any DN length indexes."""
-    return hashlib.sha256(x509_subject.encode()).hexdigest()
 
 
 class Codec:
