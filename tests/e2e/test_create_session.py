@@ -252,6 +252,20 @@ def test_failed_attempt_is_on_the_subject_record(world: Setup, pki) -> None:
     [summary] = world.ra.list_subjects()["subjects"]
     subject = world.ra.get_subject(subjectId=summary["subjectId"])["subject"]
     assert subject["credentials"][0]["failed"] is True
+    # what the API cannot show, the operator's CLI can: which check refused it and why
+    import json
+    import subprocess
+    import sys
+
+    for ident in (summary["subjectId"], leaf.certificate.subject_dn):
+        out = subprocess.run([sys.executable, "-m", "roleport.cli.main", "subjects", "show",
+                              "--data-dir", str(world.server.data_dir), "--account-id",
+                              world.account.account_id, ident], capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        [attempt] = json.loads(out.stdout)["attempts"]
+        assert attempt["failed"] is True
+        assert attempt["failureReason"].startswith("role:")
 
 
 def test_strict_signing_refuses_leniencies(pki, tmp_path) -> None:

@@ -64,3 +64,37 @@ def create_key(data_dir: Path, database_url: str | None, account_id: str,
     add_access_key(_store(data_dir, database_url), key_id, secret, account_id)
     click.echo(json.dumps({"AccountId": account_id, "AccessKeyId": key_id,
                            "SecretAccessKey": secret}, indent=2))
+
+
+@click.group()
+def subjects() -> None:
+    """Inspect subjects, with what the API cannot show: why an attempt was refused."""
+
+
+@subjects.command("show")
+@data_options
+@account_option
+@click.option("--region", envvar="ROLEPORT_REGION", default="us-east-1", show_default=True)
+@click.argument("subject")
+def subjects_show(data_dir: Path, database_url: str | None, account_id: str, region: str,
+                  subject: str) -> None:
+    """Print SUBJECT (a subject id, or an X.509 subject DN such as 'CN=build-7') as JSON,
+    each certificate attempt with its failure reason."""
+    from roleport.domain.context import Scope
+    from roleport.domain.subjects import subject_key
+
+    store = _store(data_dir, database_url)
+    scope = Scope(account_id, region)
+    with store() as uow:
+        found = uow.subjects.get(scope, subject) or uow.subjects.get_by(
+            scope, subject_key=subject_key(subject))
+    if found is None:
+        raise click.ClickException(f"no subject '{subject}' in account {account_id}, "
+                                   f"region {region}")
+    click.echo(json.dumps({
+        "subjectArn": found.arn, "subjectId": found.id, "x509Subject": found.x509_subject,
+        "lastSeenAt": found.last_seen_at.isoformat(),
+        "attempts": [{"seenAt": c.seen_at.isoformat(), "serialNumber": c.serial_number,
+                      "issuer": c.issuer, "failed": c.failed,
+                      "failureReason": c.failure_reason} for c in found.credentials],
+    }, indent=2))

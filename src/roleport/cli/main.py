@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from roleport import __version__
-from roleport.cli.admin import accounts, db
+from roleport.cli.admin import accounts, db, subjects
+from roleport.cli.pki import pki
+from roleport.cli.quickstart import quickstart
 from roleport.cli.serve import serve
 from roleport.cli.server_key import server_key
 
@@ -24,7 +26,10 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(db)
 cli.add_command(accounts)
+cli.add_command(subjects)
 cli.add_command(server_key)
+cli.add_command(pki)
+cli.add_command(quickstart)
 
 
 def main() -> None:
