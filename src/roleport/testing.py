@@ -1,13 +1,30 @@
 """Run a real Roleport server from tests: yours and ours.
 
 ``RoleportServer`` starts ``roleport serve`` as a subprocess on a free port with its own
-data dir, waits until it is healthy, and hands out boto3 clients already pointed at it
-(endpoint, CA bundle, credentials). ``new_account()`` adds a fresh account with its own
-admin keys, so each test can work in an empty tenant of a shared server.
+data dir (SQLite in a temporary folder), waits until it is healthy, and hands out boto3
+clients already pointed at it (endpoint, CA bundle, credentials). ``new_account()`` adds
+a fresh account with its own admin keys, so each test can work in an empty tenant of a
+shared server. ``setup_roles_anywhere()`` builds, in one call, a trust anchor for a
+development CA, a role whose trust policy lets Roles Anywhere assume it, a profile and a
+client certificate on disk: a :class:`RolesAnywhereSetup` that knows the signing helper's
+arguments, the ``credential_process`` line, and how to get credentials or a boto3 session.
 
-As a pytest plugin (``-p roleport.testing``, or ``pytest_plugins = ["roleport.testing"]``)
-it provides the ``roleport_server`` fixture (session-scoped) and ``roleport_account``
-(a fresh, empty account per test).
+:class:`DevPki` is a development CA in a folder that issues client certificates to files.
+
+As a pytest plugin (installed with Roleport, or ``-p roleport.testing``, or
+``pytest_plugins = ["roleport.testing"]``) it provides:
+
+=========================  =========  ===================================================
+fixture                    scope      what
+=========================  =========  ===================================================
+``roleport_server``        session    a running server (HTTPS, SQLite, ephemeral port)
+``roleport_account``       test       a fresh, empty account on it
+``roleport_clients``       test       boto3 ``rolesanywhere``/``iam``/``sts`` clients in it
+``roleport_pki``           session    a :class:`DevPki` (root CA + intermediate)
+``roleport_setup``         test       a :class:`RolesAnywhereSetup` in a fresh account
+=========================  =========  ===================================================
+
+See docs/testing.md for an example test.
 """
 
 from __future__ import annotations
@@ -37,6 +54,172 @@ class Account:
     account_id: str
     access_key_id: str
     secret_access_key: str
+
+
+@dataclass(frozen=True)
+class Clients:
+    """boto3 clients of one account: ``rolesanywhere``, ``iam`` and ``sts``."""
+
+    account: Account
+    rolesanywhere: Any
+    iam: Any
+    sts: Any
+
+
+@dataclass(frozen=True)
+class ClientCertificate:
+    """An issued client certificate and where its files are."""
+
+    issued: Any  #: :class:`roleport.crypto.devpki.IssuedCertificate`
+    certificate_path: Path
+    private_key_path: Path
+    chain_path: Path | None
+    fullchain_path: Path
+    pkcs12_path: Path | None = None
+
+    @property
+    def certificate(self) -> Any:
+        """The :class:`roleport.crypto.certificates.Certificate`."""
+        return self.issued.certificate
+
+    def helper_args(self) -> list[str]:
+        """``--certificate ... --private-key ... [--intermediates ...]``."""
+        args = ["--certificate", str(self.certificate_path),
+                "--private-key", str(self.private_key_path)]
+        if self.chain_path is not None and self.issued.intermediates:
+            args += ["--intermediates", str(self.chain_path)]
+        return args
+
+
+class DevPki:
+    """A development CA (a root and an intermediate under it, EC P-256) in a folder.
+
+    ``issue()`` writes a client certificate and its key (0600) there. ``trust_anchor_pem``
+    is the bundle to create a trust anchor from.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None, *,
+                 key_type: str = "ec", intermediate: bool = True) -> None:
+        from roleport.crypto import devpki
+
+        self._tmp = None if directory else tempfile.TemporaryDirectory(prefix="roleport-pki-")
+        self.directory = Path(directory or self._tmp.name)  # type: ignore[union-attr]
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.root = devpki.create_root_ca("Roleport Test Root CA", key_type=key_type)
+        self.issuer = devpki.create_intermediate_ca(self.root, "Roleport Test Issuing CA",
+                                                    key_type=key_type) if intermediate \
+            else self.root
+        self._count = 0
+
+    @property
+    def trust_anchor_pem(self) -> str:
+        """The CA certificates for a trust anchor's ``x509CertificateData``."""
+        return self.root.cert_pem + (self.issuer.cert_pem if self.issuer is not self.root
+                                     else "")
+
+    def issue(self, cn: str = "roleport-test-client", *, name: str | None = None,
+              key_type: str = "ec", sans: list[str] | tuple[str, ...] = (), days: int = 30,
+              password: str | None = None, pkcs12: bool = False,
+              **options: Any) -> ClientCertificate:
+        """Issue a client certificate into the folder (``options`` go to
+        :func:`roleport.crypto.devpki.issue_leaf`, e.g. ``not_after``)."""
+        from roleport.crypto import devpki
+
+        self._count += 1
+        stem = name or f"{re.sub(r'[^A-Za-z0-9._-]+', '-', cn)}-{self._count}"
+        issued = devpki.issue_leaf(self.issuer, cn, key_type=key_type, sans=list(sans),
+                                   days=days, **options)
+        saved = devpki.save(issued, self.directory, stem, password=password)
+        p12 = None
+        if pkcs12:
+            p12 = self.directory / f"{stem}.p12"
+            p12.write_bytes(issued.pkcs12(password))
+            p12.chmod(0o600)
+        return ClientCertificate(issued, saved.certificate, saved.key, saved.chain,
+                                 saved.fullchain, p12)
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+@dataclass
+class RolesAnywhereSetup:
+    """A trust anchor, role and profile in one account, and a client certificate for them."""
+
+    server: RoleportServer
+    account: Account
+    trust_anchor_arn: str
+    profile_arn: str
+    role_arn: str
+    client_certificate: ClientCertificate
+    pki: DevPki
+    duration_seconds: int = 3600
+
+    @property
+    def region(self) -> str:
+        return self.trust_anchor_arn.split(":")[3]
+
+    def helper_args(self, certificate: ClientCertificate | None = None) -> list[str]:
+        """Arguments of ``roleport-signing-helper credential-process|serve|update`` (and of
+        ``aws_signing_helper``), endpoint and CA bundle included."""
+        args = (certificate or self.client_certificate).helper_args() + [
+            "--trust-anchor-arn", self.trust_anchor_arn, "--profile-arn", self.profile_arn,
+            "--role-arn", self.role_arn, "--endpoint", self.server.endpoint]
+        if self.server.ca_bundle:
+            args += ["--ca-bundle", str(self.server.ca_bundle)]
+        if self.duration_seconds != 3600:
+            args += ["--session-duration", str(self.duration_seconds)]
+        return args
+
+    def credential_process(self, certificate: ClientCertificate | None = None) -> str:
+        """A ``credential_process = ...`` value running this Python's signing helper."""
+        import shlex
+
+        command = [sys.executable, "-m", "roleport.cli.signing_helper", "credential-process",
+                   *self.helper_args(certificate)]
+        return " ".join(shlex.quote(part) for part in command)
+
+    def credentials(self, certificate: ClientCertificate | None = None) -> Any:
+        """One CreateSession: :class:`roleport.client.SessionCredentials`."""
+        from roleport.client.sessions import SessionClient, SessionRequest, resolve_endpoint
+        from roleport.client.signers import FileSigner
+
+        cert = certificate or self.client_certificate
+        signer = FileSigner(cert.certificate_path, cert.private_key_path, cert.chain_path)
+        client = SessionClient(
+            signer=signer,
+            endpoint=resolve_endpoint(endpoint=self.server.endpoint, region=self.region,
+                                      trust_anchor_arn=self.trust_anchor_arn,
+                                      ca_bundle=str(self.server.ca_bundle)
+                                      if self.server.ca_bundle else None),
+            request=SessionRequest(trust_anchor_arn=self.trust_anchor_arn,
+                                   profile_arn=self.profile_arn, role_arn=self.role_arn,
+                                   duration_seconds=self.duration_seconds))
+        try:
+            return client.create_session()
+        finally:
+            client.close()
+
+    def session(self, certificate: ClientCertificate | None = None) -> Any:
+        """A boto3 ``Session`` whose credentials come from CreateSession and renew
+        themselves (:func:`roleport.client.session`)."""
+        from roleport.client.boto import session
+
+        cert = certificate or self.client_certificate
+        return session(certificate=str(cert.certificate_path),
+                       private_key=str(cert.private_key_path),
+                       intermediates=str(cert.chain_path) if cert.chain_path else None,
+                       trust_anchor_arn=self.trust_anchor_arn, profile_arn=self.profile_arn,
+                       role_arn=self.role_arn, endpoint=self.server.endpoint,
+                       region=self.region, duration_seconds=self.duration_seconds,
+                       ca_bundle=str(self.server.ca_bundle) if self.server.ca_bundle else None)
+
+    def client(self, service: str, certificate: ClientCertificate | None = None) -> Any:
+        """A boto3 client for ``service`` on this server, with Roles Anywhere credentials."""
+        return self.session(certificate).client(
+            service, endpoint_url=self.server.endpoint,
+            verify=str(self.server.ca_bundle) if self.server.ca_bundle else False)
 
 
 class RoleportServer:
@@ -186,6 +369,32 @@ class RoleportServer:
             aws_secret_access_key=account.secret_access_key,
             verify=str(self.ca_bundle) if self.ca_bundle else False, **kwargs)
 
+    def clients(self, account: Account | None = None) -> Clients:
+        """boto3 ``rolesanywhere``, ``iam`` and ``sts`` clients of ``account``."""
+        account = account or self.admin
+        return Clients(account, self.client("rolesanywhere", account),
+                       self.client("iam", account), self.client("sts", account))
+
+    def setup_roles_anywhere(self, account: Account | None = None, *,
+                             pki: DevPki | None = None, name: str = "roleport-test",
+                             cn: str = "roleport-test-client", key_type: str = "ec",
+                             duration_seconds: int = 3600,
+                             accept_role_session_name: bool = False) -> RolesAnywhereSetup:
+        """Trust anchor (``pki``'s CA; a new :class:`DevPki` if not given), role, profile
+        and a client certificate, in ``account`` (a new account if not given)."""
+        from roleport.client.provisioning import provision
+
+        account = account or self.new_account()
+        pki = pki or DevPki()
+        clients = self.clients(account)
+        done = provision(clients.rolesanywhere, clients.iam, ca_pem=pki.trust_anchor_pem,
+                         name=name, duration_seconds=duration_seconds,
+                         accept_role_session_name=accept_role_session_name,
+                         max_session_duration=max(3600, duration_seconds))
+        certificate = pki.issue(cn, key_type=key_type)
+        return RolesAnywhereSetup(self, account, done.trust_anchor_arn, done.profile_arn,
+                                  done.role_arn, certificate, pki, duration_seconds)
+
     def aws_env(self, account: Account | None = None) -> dict[str, str]:
         """Environment variables that point the AWS CLI and SDKs at this server."""
         account = account or self.admin
@@ -217,3 +426,22 @@ if pytest is not None:
     def roleport_account(roleport_server: RoleportServer) -> Account:
         """A fresh, empty account on the session's server."""
         return roleport_server.new_account()
+
+    @pytest.fixture()
+    def roleport_clients(roleport_server: RoleportServer, roleport_account: Account) -> Clients:
+        """boto3 ``rolesanywhere``, ``iam`` and ``sts`` clients in ``roleport_account``."""
+        return roleport_server.clients(roleport_account)
+
+    @pytest.fixture(scope="session")
+    def roleport_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevPki]:
+        """A development CA (root + issuing intermediate) that issues client certificates
+        to files."""
+        pki = DevPki(tmp_path_factory.mktemp("roleport-pki"))
+        yield pki
+        pki.close()
+
+    @pytest.fixture()
+    def roleport_setup(roleport_server: RoleportServer, roleport_account: Account,
+                       roleport_pki: DevPki) -> RolesAnywhereSetup:
+        """Trust anchor, role, profile and client certificate in a fresh account."""
+        return roleport_server.setup_roles_anywhere(roleport_account, pki=roleport_pki)
