@@ -104,6 +104,12 @@ class RoleRepository(Protocol):
     def delete(self, role: Role) -> None: ...
 
 
+def _roles(uow: Any) -> RoleRepository:
+    """The unit of work's role repository (``uow.iam_roles``), typed."""
+    repo: RoleRepository = uow.iam_roles
+    return repo
+
+
 # -- IAM's errors ------------------------------------------------------------------------
 
 def no_such_role(name: str) -> NotFoundError:
@@ -167,7 +173,7 @@ class RoleRegistry:
                         continue  # users, other accounts: not in this registry
                     if role_name is not None and parsed[2].lower() == role_name.lower():
                         continue  # a role may trust its own sessions
-                    found = uow.iam_roles.get(account_id, parsed[2])
+                    found = _roles(uow).get(account_id, parsed[2])
                     if found is None or found.path != parsed[1]:
                         raise MalformedPolicyError(f'Invalid principal in policy: "AWS":"{arn}"')
         return doc
@@ -188,21 +194,21 @@ class RoleRegistry:
         with self.store(write=True) as uow:
             self._trust_policy(uow, account_id, trust_policy)
             uow.lock_scope(Scope(account_id, GLOBAL))
-            if uow.iam_roles.get(account_id, name) is not None:
+            if _roles(uow).get(account_id, name) is not None:
                 raise ConflictError(f"Role with name {name} already exists.",
                                     code="EntityAlreadyExists")
-            if uow.iam_roles.count(account_id) >= self.quotas.roles_per_account:
+            if _roles(uow).count(account_id) >= self.quotas.roles_per_account:
                 raise limit_exceeded(f"Cannot exceed quota for RolesPerAccount: "
                                      f"{self.quotas.roles_per_account}")
             try:
-                return uow.iam_roles.add(role)
+                return _roles(uow).add(role)
             except ConflictingWrite:
                 raise ConflictError(f"Role with name {name} already exists.",
                                     code="EntityAlreadyExists") from None
 
     def get(self, account_id: str, name: str) -> Role:
         with self.store() as uow:
-            role = uow.iam_roles.get(account_id, name)
+            role = _roles(uow).get(account_id, name)
         if role is None:
             raise no_such_role(name)
         return role
@@ -214,17 +220,17 @@ class RoleRegistry:
             return None
         account_id, path, name = parsed
         with self.store() as uow:
-            role = uow.iam_roles.get(account_id, name)
+            role = _roles(uow).get(account_id, name)
         if role is None or role.path != path or role.name != name:
             return None
         return role
 
-    def list(self, account_id: str, *, path_prefix: str | None, marker: str | None,
+    def list_roles(self, account_id: str, *, path_prefix: str | None, marker: str | None,
              max_items: int | None) -> Listing[Role]:
         limit = max_items or 100
         after = self.markers.decode("roles", account_id, marker) if marker else None
         with self.store() as uow:
-            roles = uow.iam_roles.page(account_id, path_prefix=path_prefix, after=after,
+            roles = _roles(uow).page(account_id, path_prefix=path_prefix, after=after,
                                        limit=limit + 1)
         page = roles[:limit]
         next_marker = self.markers.encode("roles", account_id, page[-1].name.lower()) \
@@ -233,11 +239,11 @@ class RoleRegistry:
 
     def _mutate(self, account_id: str, name: str, change: Callable[[Any, Role], T]) -> T:
         with self.store(write=True) as uow:
-            role = uow.iam_roles.get(account_id, name, for_update=True)
+            role = _roles(uow).get(account_id, name, for_update=True)
             if role is None:
                 raise no_such_role(name)
             result = change(uow, role)
-            uow.iam_roles.update(role)
+            _roles(uow).update(role)
         return result
 
     def update(self, account_id: str, name: str, *, description: str | None,
@@ -259,7 +265,7 @@ class RoleRegistry:
 
     def delete(self, account_id: str, name: str) -> Role:
         with self.store(write=True) as uow:
-            role = uow.iam_roles.get(account_id, name, for_update=True)
+            role = _roles(uow).get(account_id, name, for_update=True)
             if role is None:
                 raise no_such_role(name)
             if role.inline_policies:
@@ -268,7 +274,7 @@ class RoleRegistry:
             if role.attached_policies:
                 raise ConflictError("Cannot delete entity, must detach all policies first.",
                                     code="DeleteConflict")
-            uow.iam_roles.delete(role)
+            _roles(uow).delete(role)
         return role
 
     # -- tags ------------------------------------------------------------------------

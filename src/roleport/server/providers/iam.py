@@ -79,8 +79,8 @@ class IamProvider:
         return {"Role": role_view(self.roles.get(caller.account_id, p["RoleName"]))}
 
     def list_roles(self, caller: Caller, p: Params) -> Params:
-        listing = self.roles.list(caller.account_id, path_prefix=p.get("PathPrefix"),
-                                  marker=p.get("Marker"), max_items=p.get("MaxItems"))
+        listing = self.roles.list_roles(caller.account_id, path_prefix=p.get("PathPrefix"),
+                                        marker=p.get("Marker"), max_items=p.get("MaxItems"))
         return _paged(listing, "Roles", [role_view(r, detail=False) for r in listing.items])
 
     def update_role(self, caller: Caller, p: Params) -> Params:

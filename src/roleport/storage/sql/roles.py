@@ -53,7 +53,7 @@ class SqlRoles:
             result = self._conn.execute(tables.iam_roles.insert().values(**ROLES.to_row(role)))
         except IntegrityError:
             raise ConflictingWrite("uq_iam_roles_name") from None
-        role.seq = result.inserted_primary_key[0]
+        role.seq = result.inserted_primary_key[0]  # type: ignore[index]
         return role
 
     def update(self, role: Role) -> None:
