@@ -24,7 +24,7 @@ from roleport.client.signers import Signer
 from roleport.crypto.certificates import Certificate
 
 __all__ = ["SIGN_STRING_PREFIX", "certificate_data", "describe_identities",
-           "sign_string", "test_string"]
+           "sign_string", "signing_test_string"]
 
 SIGN_STRING_PREFIX = b"AWS Roles Anywhere Credential Helper Signing Test"
 FORMATS = ("json", "text", "bin")
@@ -57,7 +57,7 @@ def public_key_bytes(certificate: Certificate) -> bytes:
     return spki[bits_start + 1:bits_end]           # skip the unused-bits byte
 
 
-def test_string(certificate: Certificate) -> bytes:
+def signing_test_string(certificate: Certificate) -> bytes:
     """The bytes ``sign-string`` signs for this certificate's key."""
     if certificate.key_type == "ML-DSA":
         return SIGN_STRING_PREFIX + b"1"
@@ -66,13 +66,13 @@ def test_string(certificate: Certificate) -> bytes:
 
 
 def sign_string(signer: Signer, *, digest: str = "SHA256", output: str = "json") -> bytes:
-    """The signature of :func:`test_string`, formatted as ``json`` (a JSON string of the
+    """The signature of :func:`signing_test_string`, formatted as ``json`` (a JSON string of the
     hex), ``text`` (hex) or ``bin`` (raw bytes)."""
     if digest.upper() not in DIGESTS:
         raise ConfigurationError(f"--digest must be one of {', '.join(DIGESTS)}")
     if output not in FORMATS:
         raise ConfigurationError(f"--format must be one of {', '.join(FORMATS)}")
-    signature = signer.sign(test_string(signer.certificate), digest.lower())
+    signature = signer.sign(signing_test_string(signer.certificate), digest.lower())
     if output == "bin":
         return signature
     if output == "text":

@@ -291,7 +291,7 @@ class CredentialServer:
 
     def serve_forever(self) -> None:
         assert self._server is not None
-        self._server.serve_forever(poll_interval=0.5)
+        self._server.serve_forever(poll_interval=0.1)
 
     def start_background(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="roleport-serve", daemon=True)

@@ -444,4 +444,7 @@ def _reason(exc: BaseException) -> str:
     while reason is not None and getattr(reason, "reason", None) is not None:
         reason = reason.reason
     text = str(reason or exc)
-    return re.sub(r"<urllib3\.[^>]*>: ", "", text)
+    errno = re.search(r"\[Errno -?\d+\] (.*)", text)
+    if errno:
+        return errno.group(1)
+    return re.sub(r"<urllib3\.[^>]*>: |HTTPS?Connection\([^)]*\): ", "", text)
