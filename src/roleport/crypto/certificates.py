@@ -16,6 +16,7 @@ Each raises :class:`~roleport.crypto.errors.CertificateError` naming the rule br
 from __future__ import annotations
 
 import base64
+import functools
 import binascii
 import hashlib
 import re
@@ -547,8 +548,16 @@ def _iso(moment: datetime) -> str:
 def load_der(der: bytes) -> Certificate:
     """Parse one DER certificate.
 
-    Raises CertificateError("certificate could not be parsed: ...").
+    Raises CertificateError("certificate could not be parsed: ..."). Certificates are
+    immutable and clients present the same ones again and again (each CreateSession sends
+    its leaf and chain), so parsed certificates are remembered in a bounded memo; parsing
+    failures are not.
     """
+    return _load_der_memo(bytes(der))
+
+
+@functools.lru_cache(maxsize=1024)
+def _load_der_memo(der: bytes) -> Certificate:
     try:
         parsed = x509.load_der_x509_certificate(bytes(der))
     except Exception as exc:  # any parsing failure of untrusted bytes

@@ -83,6 +83,9 @@ ROLE_SESSION_NAME_REFUSED = "Not authorized to set roleSessionName"
 PRINCIPAL_SERVICE = "rolesanywhere.amazonaws.com"
 #: how many recent certificates and instance-property sets a subject keeps
 SUBJECT_HISTORY = 10
+#: a success by the same certificate (same instance properties) within this window of the
+#: one recorded is not written again: the record would differ only in its timestamps
+SUBJECT_WRITE_INTERVAL = timedelta(seconds=1)
 
 
 class PresentedCredential(Protocol):
@@ -192,6 +195,17 @@ class _Lru:
         self._size = size
         self._lock = threading.Lock()
 
+    def peek(self, key: Any) -> Any:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
     def get(self, key: Any, build: Callable[[], Any]) -> Any:
         with self._lock:
             if key in self._items:
@@ -216,6 +230,7 @@ class SessionService:
         self.distribution_points = distribution_points
         self._trust_stores = _Lru()
         self._crls = _Lru(1024)
+        self._recorded = _Lru(4096)
 
     # -- the use case ------------------------------------------------------------------
 
@@ -481,6 +496,13 @@ class SessionService:
         if certificate is None or certificate.subject_is_empty:
             return None  # a subject is its DN: nothing to record without one
         reason = f"{audit.check}: {audit.reason}" if failed else None
+        memo_key = (scope, certificate.der, frozenset((request.instance_properties or {})
+                                                      .items()))
+        if not failed:
+            recent = self._recorded.peek(memo_key)
+            if recent is not None and now - recent[0] < SUBJECT_WRITE_INTERVAL:
+                audit.subject_arn = recent[1].arn
+                return recent[1]
         try:
             subject = self._save_subject(scope, certificate, request.instance_properties, now,
                                          failed, reason)
@@ -488,6 +510,7 @@ class SessionService:
             if not failed:
                 raise
             return None  # the refusal is what the caller must see
+        self._recorded.put(memo_key, None if failed else (now, subject))
         audit.subject_arn = subject.arn
         return subject
 

@@ -483,3 +483,22 @@ def test_unauthenticated_attempts_write_no_subject(world: World, pki) -> None:
     # the holder of the key who asks for the wrong role is recorded
     refused(world, world.request(victim, anchor, profile, role_arn=other))
     assert world.subject(victim.certificate.subject_dn).credentials[0].failed is True
+
+
+def test_repeated_successes_within_a_second_write_the_subject_once(world: World, pki) -> None:
+    anchor, profile = setup(world, pki)
+    leaf = devpki.issue_leaf(pki.root, "busy")
+    service = world.service()  # the memo lives in the service, as in a server process
+    first_seen = world.clock.now()
+    world.run(world.request(leaf, anchor, profile), service)
+    world.clock.moment += timedelta(milliseconds=400)
+    _, audit = world.run(world.request(leaf, anchor, profile), service)
+    assert audit.subject_arn is not None
+    assert world.subject(leaf.certificate.subject_dn).last_seen_at == first_seen
+    world.clock.moment += timedelta(seconds=1)
+    world.run(world.request(leaf, anchor, profile), service)
+    assert world.subject(leaf.certificate.subject_dn).last_seen_at == world.clock.now()
+    # a failure is always written, and the next success after it too
+    other = f"arn:aws:iam::{world.account_id}:role/other"
+    refused(world, world.request(leaf, anchor, profile, role_arn=other), service)
+    assert world.subject(leaf.certificate.subject_dn).credentials[0].failed is True

@@ -20,6 +20,7 @@ writes the normal form back, so ``parse_policy(doc.dumps(), kind=k) == doc``.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -118,8 +119,16 @@ def parse_policy(text: str, *, kind: PolicyKind, max_size: int | None = None,
 
     ``max_size`` enforces a quota (see :data:`DEFAULT_MAX_SIZE`);
     ``require_current_version`` rejects documents that are not 2012-10-17, as IAM does
-    for managed policies.
+    for managed policies. Documents are immutable, so a text parsed before is answered
+    from a bounded memo (a role's trust policy is read on every CreateSession); failures
+    are not remembered.
     """
+    return _parse_policy_memo(text, kind, max_size, require_current_version)
+
+
+@lru_cache(maxsize=2048)
+def _parse_policy_memo(text: str, kind: PolicyKind, max_size: int | None,
+                       require_current_version: bool) -> PolicyDocument:
     if kind not in KINDS:
         raise ValueError(f"unknown policy kind {kind!r}")
     wording = rules.WORDING[kind]
