@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from roleport.domain.model import Tag
@@ -19,17 +19,21 @@ ROLES = Codec(Role, times=("created_at",), nested={"tags": Tag},
               derived={"name_key": lambda r: r.name.lower()})
 
 
+# Built once: a role is read on every CreateSession, and building the expression cost more
+# than running it.
+_GET = select(tables.iam_roles).where(tables.iam_roles.c.account_id == bindparam("account"),
+                                      tables.iam_roles.c.name_key == bindparam("key"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+
+
 class SqlRoles:
     def __init__(self, conn: Connection, *, lockable: bool) -> None:
         self._conn = conn
         self._lockable = lockable
 
     def get(self, account_id: str, name: str, *, for_update: bool = False) -> Role | None:
-        t = tables.iam_roles
-        stmt = select(t).where(t.c.account_id == account_id, t.c.name_key == name.lower())
-        if for_update and self._lockable:
-            stmt = stmt.with_for_update()
-        row = self._conn.execute(stmt).first()
+        stmt = _GET_FOR_UPDATE if for_update and self._lockable else _GET
+        row = self._conn.execute(stmt, {"account": account_id, "key": name.lower()}).first()
         return None if row is None else ROLES.from_row(row)
 
     def page(self, account_id: str, *, path_prefix: str | None, after: str | None,
