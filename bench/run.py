@@ -298,7 +298,7 @@ def setup_sessions(endpoint: str, key: tuple[str, str], key_type: str) -> Sessio
                         leaf.intermediates)
 
 
-def session_requests(setup: SessionSetup, count: int) -> list[Prepared]:
+def session_requests(setup: SessionSetup, count: int, host: str) -> list[Prepared]:
     from roleport.auth.verifier import SigningRequest
     from roleport.auth.x509 import sign_x509_request
 
@@ -308,7 +308,7 @@ def session_requests(setup: SessionSetup, count: int) -> list[Prepared]:
         body = json.dumps({"profileArn": setup.profile_arn, "roleArn": setup.role_arn,
                            "trustAnchorArn": setup.trust_anchor_arn, "durationSeconds": 3600,
                            "sessionName": f"b{i}"})
-        base = SigningRequest("POST", "/sessions", "", [("host", "bench"), (
+        base = SigningRequest("POST", "/sessions", "", [("host", host), (
             "content-type", "application/json")], body.encode())
         signed = sign_x509_request(base, certificate=setup.leaf.certificate,
                                    sign=setup.leaf.key.sign, region=REGION, now=now,
@@ -334,7 +334,7 @@ def crypto_floor(setup: SessionSetup, requests: list[Prepared], seconds: float =
         algorithm = auth.split(" ", 1)[0]
         signed = auth.split("SignedHeaders=")[1].split(",")[0].split(";")
         signature = auth.rsplit("Signature=", 1)[1]
-        headers = [(k.lower(), v) for k, v in r.headers.items()] + [("host", "bench")]
+        headers = [(k.lower(), v) for k, v in r.headers.items()] + [("host", "floor")]
         creq = canonical_request("POST", "/sessions", "", headers, signed,
                                  payload_hash(r.body.encode()))
         sts = string_to_sign(algorithm, r.headers["x-amz-date"],
@@ -443,8 +443,8 @@ class Bench:
             key = admin_key(data)
             for key_type in self.args.key_types:
                 setup = setup_sessions(endpoint, key, key_type)
-                reqs = session_requests(setup, 200)
-                floor = crypto_floor(setup, reqs)
+                reqs = session_requests(setup, 200, endpoint.split("://", 1)[1])
+                floor = crypto_floor(setup, session_requests(setup, 50, "floor"))
                 for conns in self.args.connections:
                     r = self.measure(f"CreateSession {key_type} ({db})", endpoint, reqs, conns,
                                      server, reference="crypto ms/req",
