@@ -75,9 +75,16 @@ class ServiceError(ClientError):
 
 
 class EndpointError(ClientError):
-    """The server could not be reached, or kept answering 5xx/throttling."""
+    """The server could not be reached, or kept answering 5xx/throttling.
+
+    ``retryable`` is False for failures another attempt cannot fix (TLS verification).
+    """
 
     exit_code = 5
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class OutputError(ClientError):

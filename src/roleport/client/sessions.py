@@ -253,6 +253,8 @@ class SessionClient:
             try:
                 reply = self._send_once()
             except EndpointError as exc:
+                if not exc.retryable:
+                    raise
                 last = exc
                 self._debug(f"attempt {attempt}/{attempts} failed: {exc.message}")
                 self._backoff(attempt, attempts)
@@ -372,8 +374,10 @@ class SessionClient:
         except urllib3.exceptions.SSLError as exc:
             hint = ("pass --ca-bundle (or set AWS_CA_BUNDLE) with the server's CA"
                     if self.endpoint.verify is not False else "")
+            verify_failed = "CERTIFICATE_VERIFY_FAILED" in str(exc) or "hostname" in str(exc)
             raise EndpointError(f"TLS failed with {self.endpoint.url}: {_reason(exc)}"
-                                + (f"; {hint}" if hint else "")) from None
+                                + (f"; {hint}" if hint else ""),
+                                retryable=not verify_failed) from None
         except urllib3.exceptions.ProxyError as exc:
             raise EndpointError(f"proxy error reaching {self.endpoint.url}: {_reason(exc)}") \
                 from None
