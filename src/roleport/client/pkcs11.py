@@ -385,6 +385,12 @@ class Pkcs11Signer(Signer):
         if self.certificate.key_type not in ("RSA", "EC"):
             raise SignerError(f"PKCS#11 signing supports RSA and EC keys, not "
                               f"{self.certificate.key_type}")
+        pkcs11 = self._token.pkcs11
+        key_type = {pkcs11.KeyType.RSA: "RSA", pkcs11.KeyType.EC: "EC"}.get(
+            getattr(self._key, "key_type", None))
+        if key_type != self.certificate.key_type:
+            raise SignerError(f"the PKCS#11 key {self.key_uri} ({key_type or 'unknown type'}) "
+                              f"does not match the certificate {self.describe()}")
         signature = self.sign(_TEST_STRING)
         try:
             verify_request_signature(self.certificate, self.algorithm, _TEST_STRING,
