@@ -69,7 +69,9 @@ class CrlService(ResourceService[Crl]):
                       trust_anchor_id=anchor.id, name=name,
                       enabled=True if enabled is None else enabled, crl_data=crl_data,
                       created_at=now, updated_at=now, alias_name=alias, tags=tag_values)
-            return self.insert(uow, crl)
+            self.insert(uow, crl)
+        self.changes.bump()  # the trust anchor's revocation set changed
+        return crl
 
     def update(self, caller: Caller, identifier: str, *, name: str | None,
                crl_data: bytes | None, alias_name: str | None) -> Updated[Crl]:

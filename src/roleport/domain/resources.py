@@ -12,6 +12,7 @@ from roleport import arns
 from roleport.clock import Clock
 from roleport.domain import aliases
 from roleport.domain.context import Caller, Scope
+from roleport.domain.freshness import ChangeCounter
 from roleport.domain.pagination import PageTokens
 from roleport.domain.quotas import Quotas
 from roleport.errors import NotFoundError, ValidationError
@@ -45,11 +46,13 @@ class ResourceService(Generic[E]):
     label: str = ""
 
     def __init__(self, store: UnitOfWorkFactory, clock: Clock, tokens: PageTokens,
-                 quotas: Quotas) -> None:
+                 quotas: Quotas, changes: ChangeCounter | None = None) -> None:
         self.store = store
         self.clock = clock
         self.tokens = tokens
         self.quotas = quotas
+        #: bumped after every committed change, so readers' short-lived copies retire
+        self.changes = changes or ChangeCounter()
 
     # -- lookup ------------------------------------------------------------------
 
@@ -100,6 +103,7 @@ class ResourceService(Generic[E]):
             result = change(uow, resource)
             resource.updated_at = self.clock.now()  # type: ignore[attr-defined]
             self._save(uow, resource)
+        self.changes.bump()
         return result if result is not None else resource
 
     def _save(self, uow: UnitOfWork, resource: E) -> None:
@@ -118,6 +122,7 @@ class ResourceService(Generic[E]):
             resource = self.find(uow, caller.scope, identifier, for_update=True)
             self._before_delete(uow, resource)
             self._repo(uow).delete(resource)
+        self.changes.bump()
         return resource
 
     def _before_delete(self, uow: UnitOfWork, resource: E) -> None:

@@ -30,6 +30,7 @@ certificates with ``failed`` and the reason, and the instance properties sent.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from roleport.domain.model import (
     Subject,
     TrustAnchor,
 )
+from roleport.domain.freshness import DEFAULT_MAX_AGE, ChangeCounter
 from roleport.domain.subjects import subject_key
 from roleport.domain.revocation import (
     DistributionPointCache,
@@ -222,7 +224,9 @@ class _Lru:
 class SessionService:
     def __init__(self, store: UnitOfWorkFactory, clock: Clock, issuer: CredentialIssuer,
                  settings: SessionSettings | None = None,
-                 distribution_points: DistributionPointCache | None = None) -> None:
+                 distribution_points: DistributionPointCache | None = None,
+                 changes: ChangeCounter | None = None,
+                 max_age: timedelta = DEFAULT_MAX_AGE) -> None:
         self.store = store
         self.clock = clock
         self.issuer = issuer
@@ -231,6 +235,9 @@ class SessionService:
         self._trust_stores = _Lru()
         self._crls = _Lru(1024)
         self._recorded = _Lru(4096)
+        self._resources = _Lru(1024)
+        self.changes = changes or ChangeCounter()
+        self.max_age = max_age
 
     # -- the use case ------------------------------------------------------------------
 
@@ -274,6 +281,39 @@ class SessionService:
         audit.check, audit.reason = check, reason
         return _Refused(message)
 
+    def _read_resources(self, scope: Scope, ref: arns.ResourceRef, profile_arn: str,
+                        ) -> tuple[TrustAnchor | None, Profile | None, list[tuple[str, bytes]]]:
+        """The trust anchor, the profile and the anchor's enabled CRLs, in one read, kept
+        for a short while (see domain/freshness): every session of a fleet names the same
+        few resources."""
+        key = (scope, ref, profile_arn)
+        now = time.monotonic()
+        kept = self._resources.peek(key)
+        if kept is not None and kept[0] == self.changes.value and now < kept[1]:
+            return kept[2]
+        generation = self.changes.value
+        profile_ref = arns.parse_roles_anywhere(profile_arn)
+        with self.store() as uow:
+            if ref.resource_id is not None:
+                anchor = uow.trust_anchors.get(scope, ref.resource_id)
+            else:
+                anchor = uow.trust_anchors.get_by(scope, alias_name=ref.alias_name)
+            if anchor is None:
+                return None, None, []
+            profile = None
+            if (profile_ref is not None and profile_ref.resource_type == "profile"
+                    and profile_ref.account == scope.account_id
+                    and profile_ref.region == scope.region):
+                if profile_ref.resource_id is not None:
+                    profile = uow.profiles.get(scope, profile_ref.resource_id)
+                else:
+                    profile = uow.profiles.get_by(scope, alias_name=profile_ref.alias_name)
+            crls = [(c.id + c.updated_at.isoformat(), c.crl_data) for c in
+                    uow.crls.all(scope, trust_anchor_id=anchor.id) if c.enabled]
+        found = (anchor, profile, crls)
+        self._resources.put(key, (generation, now + self.max_age.total_seconds(), found))
+        return found
+
     def _load(self, request: SessionRequest, audit: SessionAudit,
               ) -> tuple[Scope, TrustAnchor, Profile, list[tuple[str, Crl]]]:
         """Trust anchor, profile and the anchor's enabled CRLs, in one read."""
@@ -284,27 +324,12 @@ class SessionService:
                                f"'{request.trust_anchor_arn}' is not a trust anchor ARN of "
                                f"the signature's region {region}", TRUST_ANCHOR_NOT_FOUND)
         scope = Scope(ref.account, region)
-        profile_ref = arns.parse_roles_anywhere(request.profile_arn)
-        with self.store() as uow:
-            if ref.resource_id is not None:
-                anchor = uow.trust_anchors.get(scope, ref.resource_id)
-            else:
-                anchor = uow.trust_anchors.get_by(scope, alias_name=ref.alias_name)
-            if anchor is None:
-                raise self._refuse(audit, "trust-anchor", "no such trust anchor in account "
-                                   f"{scope.account_id}, region {region}",
-                                   TRUST_ANCHOR_NOT_FOUND)
-            audit.account_id = scope.account_id
-            profile = None
-            if (profile_ref is not None and profile_ref.resource_type == "profile"
-                    and profile_ref.account == scope.account_id
-                    and profile_ref.region == region):
-                if profile_ref.resource_id is not None:
-                    profile = uow.profiles.get(scope, profile_ref.resource_id)
-                else:
-                    profile = uow.profiles.get_by(scope, alias_name=profile_ref.alias_name)
-            crls = [(c.id + c.updated_at.isoformat(), c.crl_data) for c in
-                    uow.crls.all(scope, trust_anchor_id=anchor.id) if c.enabled]
+        anchor, profile, crls = self._read_resources(scope, ref, request.profile_arn)
+        if anchor is None:
+            raise self._refuse(audit, "trust-anchor", "no such trust anchor in account "
+                               f"{scope.account_id}, region {region}",
+                               TRUST_ANCHOR_NOT_FOUND)
+        audit.account_id = scope.account_id
         if not anchor.enabled:
             raise self._refuse(audit, "trust-anchor", f"trust anchor {anchor.id} is disabled",
                                TRUST_ANCHOR_NOT_FOUND)

@@ -19,6 +19,7 @@ from roleport.auth.identities import AccessKeyLookup, CredentialLookup, SessionT
 from roleport.clock import Clock, SystemClock
 from roleport.config import Settings
 from roleport.domain.crls import CrlService
+from roleport.domain.freshness import ChangeCounter
 from roleport.domain.pagination import PageTokens
 from roleport.domain.profiles import ProfileService
 from roleport.domain.subjects import SubjectService
@@ -60,13 +61,16 @@ class Services:
     session_credentials: SessionCredentials
     #: turns an approved session into credentials (built-in, or an upstream STS)
     issuer: CredentialIssuer
+    #: bumped by every control-plane change, retiring CreateSession's short-lived copies
+    changes: ChangeCounter
 
 
 def build_services(settings: Settings, store: SqlStore, clock: Clock,
                    server_key: bytes, keyring: Keyring | None = None) -> Services:
     keyring = keyring or Keyring.of(server_key)
     tokens = PageTokens(server_key)
-    args = (store, clock, tokens, settings.quotas)
+    changes = ChangeCounter()
+    args = (store, clock, tokens, settings.quotas, changes)
     trust_anchors = TrustAnchorService(*args)
     profiles = ProfileService(*args)
     crls = CrlService(*args)
@@ -76,7 +80,7 @@ def build_services(settings: Settings, store: SqlStore, clock: Clock,
     roles = role_registry(store, clock, keyring)
     issuer = build_issuer(settings, store, keyring, clock, roles=roles)
     return Services(trust_anchors, profiles, crls, subjects, tagging, roles,
-                    SessionCredentials(keyring, clock), issuer)
+                    SessionCredentials(keyring, clock), issuer, changes)
 
 
 class RoleportApp:
@@ -204,7 +208,8 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
     lookup = CredentialLookup(AccessKeyLookup(store),
                               SessionTokenLookup(services.session_credentials))
     metrics = Metrics()
-    sessions = build_sessions_provider(settings, store, clock, services.issuer, metrics)
+    sessions = build_sessions_provider(settings, store, clock, services.issuer, metrics,
+                                       changes=services.changes)
     pipeline = Pipeline(providers, lookup, clock,
                         max_skew_seconds=settings.max_clock_skew_seconds,
                         x509_handler=sessions.create_session)

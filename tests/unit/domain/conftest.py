@@ -21,6 +21,7 @@ from roleport.crypto.devpki import IssuedCertificate
 from roleport.crypto.keys import generate_private_key
 from roleport.domain.context import Caller, Scope
 from roleport.domain.crls import CrlService
+from roleport.domain.freshness import ChangeCounter
 from roleport.domain.pagination import PageTokens
 from roleport.domain.profiles import ProfileService
 from roleport.domain.quotas import Quotas
@@ -110,7 +111,8 @@ class World:
                                                             for _ in range(12)))
 
     def __post_init__(self) -> None:
-        args = (self.store, self.clock, PageTokens(b"k" * 32), Quotas())
+        self.changes = ChangeCounter()  # shared by the control plane and CreateSession
+        args = (self.store, self.clock, PageTokens(b"k" * 32), Quotas(), self.changes)
         self.anchors = TrustAnchorService(*args)
         self.profiles = ProfileService(*args)
         self.crls = CrlService(*args)
@@ -131,7 +133,7 @@ class World:
     def service(self, **settings: Any) -> SessionService:
         chosen = SessionSettings(**settings) if settings else self.settings
         return SessionService(self.store, self.clock, self.issuer, chosen,
-                              DistributionPointCache(self.fetch))
+                              DistributionPointCache(self.fetch), changes=self.changes)
 
     def anchor(self, *cas: IssuedCertificate, **options: Any) -> Any:
         source = Source("CERTIFICATE_BUNDLE",

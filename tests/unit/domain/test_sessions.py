@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from roleport.crypto import devpki
-from roleport.domain.sessions import SessionAudit, source_identity_for
+from roleport.domain.sessions import SessionAudit, SessionService, source_identity_for
 from roleport.errors import AccessDeniedError
 
 from .conftest import REGION, World
@@ -502,3 +502,34 @@ def test_repeated_successes_within_a_second_write_the_subject_once(world: World,
     other = f"arn:aws:iam::{world.account_id}:role/other"
     refused(world, world.request(leaf, anchor, profile, role_arn=other), service)
     assert world.subject(leaf.certificate.subject_dn).credentials[0].failed is True
+
+
+def test_a_change_made_here_takes_effect_on_the_next_session(world: World, pki) -> None:
+    anchor, profile = setup(world, pki)
+    leaf = devpki.issue_leaf(pki.root, "fresh")
+    service = world.service()
+    world.run(world.request(leaf, anchor, profile), service)  # resources now kept
+    world.profiles.set_enabled(world.caller, profile.id, False)
+    assert refused(world, world.request(leaf, anchor, profile), service)[1].check == "profile"
+    world.profiles.set_enabled(world.caller, profile.id, True)
+    world.run(world.request(leaf, anchor, profile), service)
+
+
+def test_a_change_made_elsewhere_is_seen_within_the_time_bound(world: World, pki) -> None:
+    from roleport.domain.freshness import ChangeCounter
+    from roleport.domain.profiles import ProfileService
+    from roleport.domain.pagination import PageTokens
+    from roleport.domain.quotas import Quotas
+
+    anchor, profile = setup(world, pki)
+    leaf = devpki.issue_leaf(pki.root, "elsewhere")
+    service = SessionService(world.store, world.clock, world.issuer, world.settings,
+                             changes=ChangeCounter(), max_age=timedelta(seconds=0.3))
+    world.run(world.request(leaf, anchor, profile), service)
+    other_process = ProfileService(world.store, world.clock, PageTokens(b"k" * 32), Quotas())
+    other_process.set_enabled(world.caller, profile.id, False)
+    world.run(world.request(leaf, anchor, profile), service)  # still within the bound
+    import time
+
+    time.sleep(0.35)
+    assert refused(world, world.request(leaf, anchor, profile), service)[1].check == "profile"

@@ -22,6 +22,7 @@ import structlog
 
 from roleport.auth.x509 import read_x509_request
 from roleport.clock import Clock
+from roleport.domain.freshness import ChangeCounter
 from roleport.domain.revocation import DistributionPointCache
 from roleport.domain.sessions import (
     INVALID_SIGNATURE,
@@ -139,7 +140,8 @@ class SessionsProvider:
 
 
 def build_sessions_provider(settings: Any, store: Any, clock: Clock, issuer: Any,
-                            metrics: Metrics | None) -> SessionsProvider:
+                            metrics: Metrics | None, *,
+                            changes: ChangeCounter | None = None) -> SessionsProvider:
     """The CreateSession provider for ``settings`` (a :class:`roleport.config.Settings`)."""
     session_settings = SessionSettings(
         lenient=not settings.strict_signing,
@@ -148,5 +150,5 @@ def build_sessions_provider(settings: Any, store: Any, clock: Clock, issuer: Any
     fetcher = HttpCrlFetcher(timeout=settings.crl_fetch_timeout_seconds,
                              max_bytes=settings.crl_fetch_max_bytes)
     service = SessionService(store, clock, issuer, session_settings,
-                             DistributionPointCache(fetcher))
+                             DistributionPointCache(fetcher), changes=changes)
     return SessionsProvider(service, metrics)
