@@ -72,13 +72,21 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def rss_bytes(pids: list[int]) -> int:
+    """Memory of the server's processes: the sum of their PSS (proportional set size), so
+    pages the pre-forked workers share are counted once, not once per worker; RSS where
+    the kernel has no smaps_rollup."""
     total = 0
     for p in pids:
         try:
-            with open(f"/proc/{p}/statm") as fh:
-                total += int(fh.read().split()[1]) * PAGE
-        except OSError:
-            continue
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                total += next(int(line.split()[1]) * 1024 for line in fh
+                              if line.startswith("Pss:"))
+        except (OSError, StopIteration):
+            try:
+                with open(f"/proc/{p}/statm") as fh:
+                    total += int(fh.read().split()[1]) * PAGE
+            except OSError:
+                continue
     return total
 
 
@@ -229,7 +237,7 @@ class Result:
 
 def table(results: list[Result]) -> str:
     head = ["scenario", "conns", "req/s", "p50 ms", "p99 ms", "errors", "cpu ms/req",
-            "rss MB", "reference", "ref value", "ratio"]
+            "mem MB", "reference", "ref value", "ratio"]
     rows = [head]
 
     def f(v: Any, digits: int = 1) -> str:
@@ -275,7 +283,7 @@ class SessionSetup:
     trust_anchor_arn: str
     profile_arn: str
     role_arn: str
-    leaf: Any
+    leaves: list[Any]
     chain: list[Any]
 
 
@@ -285,7 +293,9 @@ def setup_sessions(endpoint: str, key: tuple[str, str], key_type: str) -> Sessio
     root = devpki.create_root_ca(f"Bench {key_type} root", key_type=key_type)
     inter = devpki.create_intermediate_ca(root, cn=f"Bench {key_type} intermediate",
                                           key_type=key_type)
-    leaf = devpki.issue_leaf(inter, f"bench-{key_type}-client", key_type=key_type)
+    # twenty workloads, each with its own certificate, as a fleet would look
+    leaves = [devpki.issue_leaf(inter, f"bench-{key_type}-client-{i}", key_type=key_type)
+              for i in range(20)]
     ra, iam = boto("rolesanywhere", endpoint, key), boto("iam", endpoint, key)
     ta = ra.create_trust_anchor(name=f"bench-{key_type}", enabled=True, source={
         "sourceType": "CERTIFICATE_BUNDLE",
@@ -294,8 +304,8 @@ def setup_sessions(endpoint: str, key: tuple[str, str], key_type: str) -> Sessio
     role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=TRUST_POLICY)["Role"]
     profile = ra.create_profile(name=f"bench-{key_type}", roleArns=[role["Arn"]],
                                 enabled=True)["profile"]
-    return SessionSetup(ta["trustAnchorArn"], profile["profileArn"], role["Arn"], leaf,
-                        leaf.intermediates)
+    return SessionSetup(ta["trustAnchorArn"], profile["profileArn"], role["Arn"], leaves,
+                        leaves[0].intermediates)
 
 
 def session_requests(setup: SessionSetup, count: int, host: str) -> list[Prepared]:
@@ -310,9 +320,9 @@ def session_requests(setup: SessionSetup, count: int, host: str) -> list[Prepare
                            "sessionName": f"b{i}"})
         base = SigningRequest("POST", "/sessions", "", [("host", host), (
             "content-type", "application/json")], body.encode())
-        signed = sign_x509_request(base, certificate=setup.leaf.certificate,
-                                   sign=setup.leaf.key.sign, region=REGION, now=now,
-                                   chain=setup.chain)
+        leaf = setup.leaves[i % len(setup.leaves)]
+        signed = sign_x509_request(base, certificate=leaf.certificate, sign=leaf.key.sign,
+                                   region=REGION, now=now, chain=setup.chain)
         headers = {k: v for k, v in signed.headers if k != "host"}
         out.append(Prepared("POST", "/sessions", headers, body))
     return out
@@ -326,8 +336,7 @@ def crypto_floor(setup: SessionSetup, requests: list[Prepared], seconds: float =
     from roleport.crypto.paths import TrustStore, validate_path
     from roleport.crypto.signatures import verify_request_signature
 
-    store = TrustStore([setup.chain[-1].certificate if hasattr(setup.chain[-1], "certificate")
-                        else setup.leaf.root])
+    store = TrustStore([setup.leaves[0].root])
     prepared = []
     for r in requests[:50]:
         auth = r.headers["authorization"]

@@ -46,6 +46,8 @@ class Settings:
     upstream_role_cache_seconds: float = 30.0
     upstream_timeout_seconds: float = 5.0
     workers: int = 1
+    #: request threads per worker
+    threads: int = 4
     log_level: str = "info"
     access_log: bool = True
 

@@ -175,3 +175,9 @@ def test_quota_holds_under_concurrent_creates(store):
 def test_migrations_are_idempotent(store):
     migrate.upgrade(store.engine)
     assert migrate.current(store.engine) is not None
+
+
+def test_the_recorded_head_is_alembics_head(store):
+    """migrate.HEAD lets a restart skip Alembic; it must name the newest migration."""
+    assert migrate.HEAD == migrate.script_head()
+    assert migrate.current(store.engine) == migrate.HEAD

@@ -93,7 +93,8 @@ class RoleportApp:
         self.pipeline = pipeline
         self.metrics = metrics
         self.started = time.time()
-        self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="roleport")
+        self._executor = ThreadPoolExecutor(max_workers=settings.threads,
+                                            thread_name_prefix="roleport")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
