@@ -39,8 +39,9 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,8 @@ class ClientCertificate:
     chain_path: Path | None
     fullchain_path: Path
     pkcs12_path: Path | None = None
+    #: keeps a temporary DevPki folder alive as long as the certificate is used
+    pki: Any = field(default=None, repr=False, compare=False)
 
     @property
     def certificate(self) -> Any:
@@ -136,7 +139,15 @@ class DevPki:
             p12.write_bytes(issued.pkcs12(password))
             p12.chmod(0o600)
         return ClientCertificate(issued, saved.certificate, saved.key, saved.chain,
-                                 saved.fullchain, p12)
+                                 saved.fullchain, p12, self)
+
+    def crl(self, *revoked: ClientCertificate, days: int = 7) -> bytes:
+        """A PEM CRL of the issuing CA revoking ``revoked`` (for ``import_crl``)."""
+        from roleport.crypto import devpki
+
+        made = devpki.create_crl(self.issuer, [c.certificate.serial for c in revoked],
+                                 days=days)
+        return made.pem.encode("ascii")
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -238,6 +249,9 @@ class RoleportServer:
         self.endpoint = ""
         self.output: list[str] = []
         self._reader: threading.Thread | None = None
+        self._boto3_session: Any = None
+        self._boto3_lock = threading.Lock()
+        self._clients: weakref.WeakSet[Any] = weakref.WeakSet()
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -293,6 +307,13 @@ class RoleportServer:
         raise RuntimeError("roleport serve never became healthy:\n" + "".join(self.output))
 
     def stop(self) -> None:
+        # close our clients' keep-alive connections first: the server's graceful shutdown
+        # would otherwise wait for some of them (up to its 5 s timeout)
+        for client in list(self._clients):
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001, S110 - closing is best effort
+                pass
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -363,11 +384,16 @@ class RoleportServer:
         account = account or self.admin
         kwargs.setdefault("config", Config(retries={"max_attempts": 1, "mode": "standard"},
                                            parameter_validation=client_validation))
-        return boto3.session.Session().client(
-            service, region_name=region or self.region, endpoint_url=self.endpoint,
-            aws_access_key_id=account.access_key_id,
-            aws_secret_access_key=account.secret_access_key,
-            verify=str(self.ca_bundle) if self.ca_bundle else False, **kwargs)
+        with self._boto3_lock:  # one session: service models are loaded once, not per client
+            if self._boto3_session is None:
+                self._boto3_session = boto3.session.Session()
+            client = self._boto3_session.client(
+                service, region_name=region or self.region, endpoint_url=self.endpoint,
+                aws_access_key_id=account.access_key_id,
+                aws_secret_access_key=account.secret_access_key,
+                verify=str(self.ca_bundle) if self.ca_bundle else False, **kwargs)
+            self._clients.add(client)
+            return client
 
     def clients(self, account: Account | None = None) -> Clients:
         """boto3 ``rolesanywhere``, ``iam`` and ``sts`` clients of ``account``."""

@@ -243,7 +243,17 @@ class SessionClient:
     # -- public ----------------------------------------------------------------------------
 
     def create_session(self) -> SessionCredentials:
-        """One CreateSession (with retries). Raises a ClientError subclass."""
+        """One CreateSession (with retries). Raises a ClientError subclass.
+
+        The connection is closed afterwards: calls are minutes apart, and a kept-alive
+        connection would only go stale (or hold up the server's graceful shutdown).
+        """
+        try:
+            return self._create_session()
+        finally:
+            self.close()
+
+    def _create_session(self) -> SessionCredentials:
         attempts = self.endpoint.max_attempts
         skew_retried = False
         last: ClientError | None = None
