@@ -6,6 +6,8 @@ import click
 
 from roleport import __version__
 from roleport.cli.admin import accounts, db, subjects
+from roleport.cli.pki import pki
+from roleport.cli.quickstart import quickstart
 from roleport.cli.serve import serve
 from roleport.cli.server_key import server_key
 
@@ -26,6 +28,8 @@ cli.add_command(db)
 cli.add_command(accounts)
 cli.add_command(subjects)
 cli.add_command(server_key)
+cli.add_command(pki)
+cli.add_command(quickstart)
 
 
 def main() -> None:
