@@ -72,7 +72,9 @@ class ProfileService(ResourceService[Profile]):
             if uow.profiles.count(caller.scope) >= self.quotas.profiles:
                 raise exceeded("profiles per account and Region", self.quotas.profiles)
             self.check_alias_free(uow, caller.scope, alias)
-            return self.insert(uow, profile)
+            self.insert(uow, profile)
+        self.changes.bump()  # an alias ARN that named nothing may name this now
+        return profile
 
     def update(self, caller: Caller, identifier: str,
                changes: ProfileChanges) -> Updated[Profile]:

@@ -30,7 +30,6 @@ certificates with ``failed`` and the reason, and the instance properties sent.
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,7 +52,7 @@ from roleport.domain.model import (
     Subject,
     TrustAnchor,
 )
-from roleport.domain.freshness import DEFAULT_MAX_AGE, ChangeCounter
+from roleport.domain.freshness import DEFAULT_MAX_AGE, ChangeCounter, Kept
 from roleport.domain.subjects import subject_key
 from roleport.domain.revocation import (
     DistributionPointCache,
@@ -235,9 +234,8 @@ class SessionService:
         self._trust_stores = _Lru()
         self._crls = _Lru(1024)
         self._recorded = _Lru(4096)
-        self._resources = _Lru(1024)
         self.changes = changes or ChangeCounter()
-        self.max_age = max_age
+        self._resources = Kept(self.changes, max_age)
 
     # -- the use case ------------------------------------------------------------------
 
@@ -286,12 +284,13 @@ class SessionService:
         """The trust anchor, the profile and the anchor's enabled CRLs, in one read, kept
         for a short while (see domain/freshness): every session of a fleet names the same
         few resources."""
-        key = (scope, ref, profile_arn)
-        now = time.monotonic()
-        kept = self._resources.peek(key)
-        if kept is not None and kept[0] == self.changes.value and now < kept[1]:
-            return kept[2]
-        generation = self.changes.value
+        return self._resources.get(  # type: ignore[return-value]
+            (scope, ref, profile_arn), partial(self._read_resources_now, scope, ref, profile_arn),
+            keep=lambda found: found[0] is not None)  # type: ignore[index]
+
+    def _read_resources_now(self, scope: Scope, ref: arns.ResourceRef, profile_arn: str,
+                            ) -> tuple[TrustAnchor | None, Profile | None,
+                                       list[tuple[str, bytes]]]:
         profile_ref = arns.parse_roles_anywhere(profile_arn)
         with self.store() as uow:
             if ref.resource_id is not None:
@@ -310,9 +309,7 @@ class SessionService:
                     profile = uow.profiles.get_by(scope, alias_name=profile_ref.alias_name)
             crls = [(c.id + c.updated_at.isoformat(), c.crl_data) for c in
                     uow.crls.all(scope, trust_anchor_id=anchor.id) if c.enabled]
-        found = (anchor, profile, crls)
-        self._resources.put(key, (generation, now + self.max_age.total_seconds(), found))
-        return found
+        return anchor, profile, crls
 
     def _load(self, request: SessionRequest, audit: SessionAudit,
               ) -> tuple[Scope, TrustAnchor, Profile, list[tuple[str, Crl]]]:

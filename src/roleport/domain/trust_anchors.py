@@ -84,7 +84,9 @@ class TrustAnchorService(ResourceService[TrustAnchor]):
             if uow.trust_anchors.count(caller.scope) >= self.quotas.trust_anchors:
                 raise exceeded("trust anchors per account and Region", self.quotas.trust_anchors)
             self.check_alias_free(uow, caller.scope, alias)
-            return self.insert(uow, anchor)
+            self.insert(uow, anchor)
+        self.changes.bump()  # an alias ARN that named nothing may name this now
+        return anchor
 
     def update(self, caller: Caller, identifier: str, *, name: str | None,
                source: Source | None, crl_dp_revocation_enabled: bool | None,

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from roleport import arns
+from roleport.domain.freshness import ChangeCounter, Kept, NotifyingStore
 from roleport.clock import Clock
 from roleport.domain.context import Scope
 from roleport.domain.model import Tag
@@ -152,8 +153,10 @@ def _page(items: list[T], key: Callable[[T], str], after: str | None,
 
 class RoleRegistry:
     def __init__(self, store: Any, clock: Clock, markers: Markers,
-                 quotas: IamQuotas | None = None) -> None:
-        self.store = store
+                 quotas: IamQuotas | None = None, changes: ChangeCounter | None = None) -> None:
+        # with a change counter, every committed write bumps it and role lookups are kept
+        self.store = NotifyingStore(store, changes) if changes is not None else store
+        self._kept = Kept(changes) if changes is not None else None
         self.clock = clock
         self.markers = markers
         self.quotas = quotas or IamQuotas()
@@ -214,16 +217,25 @@ class RoleRegistry:
         return role
 
     def find_by_arn(self, role_arn: str) -> Role | None:
-        """The role an ARN names (path included), or None."""
+        """The role an ARN names (path included), or None.
+
+        Every CreateSession asks for its role; the answer is kept briefly (see
+        domain/freshness: retired at once by a change made here, within a second by one
+        made elsewhere, as IAM itself is eventually consistent).
+        """
         parsed = parse_role_arn(role_arn)
         if parsed is None:
             return None
         account_id, path, name = parsed
-        with self.store() as uow:
-            role = _roles(uow).get(account_id, name)
+
+        def read() -> Role | None:
+            with self.store() as uow:
+                return _roles(uow).get(account_id, name)
+
+        role = self._kept.get(role_arn, read) if self._kept is not None else read()
         if role is None or role.path != path or role.name != name:
             return None
-        return role
+        return role  # type: ignore[return-value]
 
     def list_roles(self, account_id: str, *, path_prefix: str | None, marker: str | None,
              max_items: int | None) -> Listing[Role]:

@@ -77,7 +77,7 @@ def build_services(settings: Settings, store: SqlStore, clock: Clock,
     subjects = SubjectService(*args)
     tagging = TaggingService({"trust-anchor": trust_anchors, "profile": profiles, "crl": crls,
                               "subject": subjects})
-    roles = role_registry(store, clock, keyring)
+    roles = role_registry(store, clock, keyring, changes)
     issuer = build_issuer(settings, store, keyring, clock, roles=roles)
     return Services(trust_anchors, profiles, crls, subjects, tagging, roles,
                     SessionCredentials(keyring, clock), issuer, changes)

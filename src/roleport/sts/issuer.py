@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from roleport.domain.freshness import ChangeCounter
 from roleport.clock import Clock
 from roleport.iam.markers import Markers
 from roleport.iam.roles import Role, RoleRegistry
@@ -123,11 +124,12 @@ class BuiltinIssuer:
             packed_policy_size=packed, source_identity=request.source_identity)
 
 
-def role_registry(store: Any, clock: Clock, keyring: Keyring) -> RoleRegistry:
+def role_registry(store: Any, clock: Clock, keyring: Keyring,
+                  changes: ChangeCounter | None = None) -> RoleRegistry:
     """The IAM role registry, its list markers keyed by the current server key."""
     marker_key = keyring.derived(keyring.current, "iam-marker")
     assert marker_key is not None
-    return RoleRegistry(store, clock, Markers(marker_key))
+    return RoleRegistry(store, clock, Markers(marker_key), changes=changes)
 
 
 def build_issuer(settings: Any, store: Any, keyring: Keyring, clock: Clock, *,
