@@ -76,3 +76,14 @@ def test_quickstart_without_a_server_says_how_to_start_one(tmp_path: Path) -> No
     done = quickstart("--data-dir", str(tmp_path), env=clean_env(tmp_path), cwd=tmp_path)
     assert done.returncode == 1
     assert "no Roleport server found: start one with `make run`" in done.stderr
+
+
+def test_aws_settings_meant_for_aws_are_not_sent_to_the_local_server(
+        fresh_server: RoleportServer, tmp_path: Path) -> None:
+    """A system-wide AWS_CA_BUNDLE and real access keys stay out of the local discovery."""
+    env = clean_env(tmp_path, AWS_CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt",
+                    AWS_ACCESS_KEY_ID="AKIAREALAWSKEY000000", AWS_SECRET_ACCESS_KEY="x" * 40)
+    done = quickstart("--data-dir", str(fresh_server.data_dir), "--pki-dir",
+                      str(tmp_path / "pki"), "--name", "local-only", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "found from" in done.stdout and "server.json" in done.stdout

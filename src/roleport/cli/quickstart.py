@@ -54,36 +54,47 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def discover(*, endpoint: str | None, region: str | None, ca_bundle: str | None,
              data_dir: Path, environ: dict[str, str] | None = None) -> Target:
-    """Find the server and the admin keys (flags, then environment, then the data dir)."""
+    """Find the server, its CA and the admin keys.
+
+    Two consistent sets, never mixed: the AWS way (``--endpoint`` or
+    ``AWS_ENDPOINT_URL[_ROLESANYWHERE]``, with ``AWS_CA_BUNDLE``, ``AWS_ACCESS_KEY_ID``...),
+    or the local ``roleport serve``'s data dir (``server.json``, ``tls/ca.pem``,
+    ``admin-credentials.json``), so that AWS settings meant for AWS itself (a system
+    ``AWS_CA_BUNDLE``, real access keys) are not sent to a local server.
+    """
     env = dict(os.environ if environ is None else environ)
     server = _read_json(data_dir / "server.json") or {}
     admin = _read_json(data_dir / "admin-credentials.json") or {}
-    source = "flags and environment"
+    env_keys = (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY"))
+    file_keys = (admin.get("accessKeyId"), admin.get("secretAccessKey"))
+    local_bundle = server.get("caBundle") or (
+        str(data_dir / "tls" / "ca.pem") if (data_dir / "tls" / "ca.pem").exists() else None)
     if not endpoint and env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() != "true":
         endpoint = env.get("AWS_ENDPOINT_URL_ROLESANYWHERE") or env.get("AWS_ENDPOINT_URL")
-    if not endpoint:
-        endpoint = server.get("endpoint")
+    if endpoint:
+        source = "flags and environment"
+        same_server = server.get("endpoint", "").rstrip("/") == endpoint.rstrip("/")
+        key_id, secret = env_keys if all(env_keys) else file_keys
+        bundle = ca_bundle or env.get("AWS_CA_BUNDLE") or (local_bundle if same_server else None)
+        region = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") \
+            or server.get("region")
+    elif server.get("endpoint"):
+        endpoint = server["endpoint"]
         source = f"{data_dir}/server.json"
-    if not endpoint:
+        key_id, secret = file_keys if all(file_keys) else env_keys
+        bundle = ca_bundle or local_bundle
+        region = region or server.get("region")
+    else:
         raise click.ClickException(
             f"no Roleport server found: start one with `make run` (or `roleport serve`), or "
             f"point at one with --endpoint or AWS_ENDPOINT_URL (looked for {data_dir}/"
             f"server.json)")
-    key_id = env.get("AWS_ACCESS_KEY_ID")
-    secret = env.get("AWS_SECRET_ACCESS_KEY")
-    if not (key_id and secret):
-        key_id, secret = admin.get("accessKeyId"), admin.get("secretAccessKey")
     if not (key_id and secret):
         raise click.ClickException(
             f"no admin credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run "
             f"quickstart where {data_dir}/admin-credentials.json is readable (--data-dir)")
-    bundle = ca_bundle or env.get("AWS_CA_BUNDLE") or server.get("caBundle")
-    if not bundle and (data_dir / "tls" / "ca.pem").exists():
-        bundle = str(data_dir / "tls" / "ca.pem")
-    region = (region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
-              or server.get("region") or "us-east-1")
-    return Target(endpoint=str(endpoint).rstrip("/"), region=region, access_key_id=key_id,
-                  secret_access_key=secret,
+    return Target(endpoint=str(endpoint).rstrip("/"), region=region or "us-east-1",
+                  access_key_id=key_id, secret_access_key=secret,
                   ca_bundle=str(Path(bundle).resolve()) if bundle else None, source=source)
 
 
