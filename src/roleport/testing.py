@@ -43,7 +43,7 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 _BANNER = re.compile(r"Roleport is serving on (\S+)")
 
@@ -290,8 +290,8 @@ class RoleportServer:
         return self
 
     def _wait_healthy(self, timeout: float) -> None:
-        import urllib.request
         import ssl
+        import urllib.request
 
         context = ssl.create_default_context(cafile=str(self.ca_bundle)) if self.ca_bundle \
             else None
@@ -329,8 +329,9 @@ class RoleportServer:
         if self._tmp is not None:
             self._tmp.cleanup()
 
-    def __enter__(self) -> RoleportServer:
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()

@@ -16,7 +16,7 @@ from .test_signing_helper_support import ROLEPORT, clean_env, helper
 
 
 def pki(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ROLEPORT, "pki", *args], capture_output=True, text=True,
+    return subprocess.run([*ROLEPORT, "pki", *args], check=False, capture_output=True, text=True,
                           timeout=60, env=clean_env())
 
 

@@ -34,14 +34,14 @@ def clean_env(home: Path | None = None, **extra: str) -> dict[str, str]:
 def helper(*args: str, env: dict[str, str] | None = None,
            timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run ``roleport-signing-helper ARGS`` to completion (no terminal: it must not prompt)."""
-    return subprocess.run([*HELPER, *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([*HELPER, *args], check=False, capture_output=True, text=True, timeout=timeout,
                           env=env or clean_env(), stdin=subprocess.DEVNULL,
                           start_new_session=True)
 
 
 def python(code: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh Python (so botocore reads the environment from scratch)."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=False, capture_output=True,
                           text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL,
                           start_new_session=True)
 

@@ -206,11 +206,13 @@ def issue(directory: Path, cn: str, sans: tuple[str, ...], key_type: str, days: 
 
 def _find_entry(index: dict[str, Any], name: str | None, serial: str | None) -> dict[str, Any]:
     wanted = serial.lower().removeprefix("0x").lstrip("0") if serial else None
-    for entry in reversed(index["issued"]):  # the latest of a name re-issued with --force
-        if name is not None and entry["name"] == name:
-            return entry
-        if wanted is not None and entry["serial"].lstrip("0") == wanted:
-            return entry
+    entries: list[dict[str, Any]] = index["issued"]
+    for item in reversed(entries):  # the latest of a name re-issued with --force
+        found: dict[str, Any] = item
+        if name is not None and found["name"] == name:
+            return found
+        if wanted is not None and str(found["serial"]).lstrip("0") == wanted:
+            return found
     raise PkiError(f"no certificate {'named ' + name if name else 'with serial ' + str(serial)} "
                    f"in index.json")
 

@@ -127,8 +127,8 @@ def config_snippet(profile: str, helper_args: list[str], target: Target) -> str:
                                                                     *helper_args])
     lines = [f"[profile {profile}]", f"credential_process = {command}",
              f"region = {target.region}",
-             "# send the SDK's own calls (STS, IAM...) to Roleport too; drop these two lines "
-             "to use real AWS services",
+             ("# send the SDK's own calls (STS, IAM...) to Roleport too; drop these two lines "
+              "to use real AWS services"),
              f"endpoint_url = {target.endpoint}"]
     if target.ca_bundle:
         lines.append(f"ca_bundle = {target.ca_bundle}")
@@ -199,7 +199,8 @@ def quickstart(endpoint: str | None, region: str | None, ca_bundle: str | None, 
                aws_profile: str, write_config: bool) -> None:
     """Set up a trust anchor, role, profile and client certificate on a running server,
     prove they work, and print the ~/.aws/config profile to use them."""
-    from botocore.exceptions import BotoCoreError, ClientError as BotoClientError
+    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import ClientError as BotoClientError
 
     from roleport.client.provisioning import provision
     from roleport.client.sessions import SessionClient, SessionRequest, resolve_endpoint

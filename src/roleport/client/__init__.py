@@ -32,21 +32,26 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below are loaded on first use (keeps the helper quick to start)
     from roleport.client.boto import RolesAnywhereCredentialProvider, install_provider, session
-    from roleport.client.cache import CredentialsUnavailable, RefreshingCredentials
+    from roleport.client.cache import CredentialsUnavailableError, RefreshingCredentials
     from roleport.client.credentials import SessionCredentials
     from roleport.client.credentials_file import credentials_file_path, write_profile
-    from roleport.client.errors import (EXIT_CODES, ClientError, ConfigurationError,
-                                        EndpointError, OutputError, ServiceError, SignerError)
+    from roleport.client.errors import (
+        EXIT_CODES,
+        ClientError,
+        ConfigurationError,
+        EndpointError,
+        OutputError,
+        ServiceError,
+        SignerError,
+    )
     from roleport.client.imds import CredentialServer, ServeOptions
     from roleport.client.pkcs11 import Pkcs11Signer
-    from roleport.client.sessions import (Endpoint, SessionClient, SessionRequest,
-                                          resolve_endpoint)
-    from roleport.client.signers import (FileSigner, Pkcs12Signer, Signer, build_chain,
-                                         open_signer)
+    from roleport.client.sessions import Endpoint, SessionClient, SessionRequest, resolve_endpoint
+    from roleport.client.signers import FileSigner, Pkcs12Signer, Signer, build_chain, open_signer
 
 _WHERE = {
     "boto": ("RolesAnywhereCredentialProvider", "install_provider", "session"),
-    "cache": ("CredentialsUnavailable", "RefreshingCredentials"),
+    "cache": ("CredentialsUnavailableError", "RefreshingCredentials"),
     "credentials": ("SessionCredentials",),
     "credentials_file": ("credentials_file_path", "write_profile"),
     "errors": ("EXIT_CODES", "ClientError", "ConfigurationError", "EndpointError",
@@ -77,7 +82,7 @@ __all__ = [
     "ClientError",
     "ConfigurationError",
     "CredentialServer",
-    "CredentialsUnavailable",
+    "CredentialsUnavailableError",
     "Endpoint",
     "EndpointError",
     "FileSigner",

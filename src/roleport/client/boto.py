@@ -26,8 +26,13 @@ from typing import TYPE_CHECKING, Any
 from botocore.credentials import CredentialProvider, DeferredRefreshableCredentials
 
 from roleport.client.credentials import SessionCredentials
-from roleport.client.sessions import (DEFAULT_DURATION, Endpoint, SessionClient, SessionRequest,
-                                      resolve_endpoint)
+from roleport.client.sessions import (
+    DEFAULT_DURATION,
+    Endpoint,
+    SessionClient,
+    SessionRequest,
+    resolve_endpoint,
+)
 from roleport.client.signers import Signer, open_signer
 
 if TYPE_CHECKING:

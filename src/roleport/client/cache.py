@@ -6,7 +6,7 @@ the official helper's ``serve`` (clients.md §1.7):
 
 * :meth:`~RefreshingCredentials.get` never returns empty or expired credentials: while a
   refresh fails it returns the last good ones until they expire, then raises
-  :class:`CredentialsUnavailable` with the reason of the last failure;
+  :class:`CredentialsUnavailableError` with the reason of the last failure;
 * failures are retried with exponential backoff (1 s doubling to 60 s), never once per
   incoming request;
 * requests never wait for CreateSession: the refresh happens in the background;
@@ -24,10 +24,10 @@ from datetime import UTC, datetime
 from roleport.client.credentials import SessionCredentials, format_time
 from roleport.client.errors import ClientError
 
-__all__ = ["CredentialsUnavailable", "RefreshingCredentials"]
+__all__ = ["CredentialsUnavailableError", "RefreshingCredentials"]
 
 
-class CredentialsUnavailable(ClientError):
+class CredentialsUnavailableError(ClientError):
     """No valid credentials to hand out; ``message`` says why."""
 
     exit_code = 5
@@ -63,7 +63,7 @@ class RefreshingCredentials:
         return creds is not None and creds.expires_at.timestamp() > self._now()
 
     def get(self) -> SessionCredentials:
-        """Valid credentials, or CredentialsUnavailable. Never blocks on CreateSession when
+        """Valid credentials, or CredentialsUnavailableError. Never blocks on CreateSession when
         the background thread runs."""
         with self._lock:
             creds = self._current
@@ -84,7 +84,7 @@ class RefreshingCredentials:
             reason = f"no credentials could be obtained: {error.message}"
         else:
             reason = "no credentials have been obtained yet"
-        raise CredentialsUnavailable(reason)
+        raise CredentialsUnavailableError(reason)
 
     @property
     def last_error(self) -> ClientError | None:

@@ -24,8 +24,8 @@ from typing import Any
 
 __all__ = ["SessionCredentials", "format_time", "parse_time"]
 
-_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?",
-                  re.IGNORECASE)
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?"
+                  r"(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE)
 
 
 def parse_time(text: str) -> datetime:

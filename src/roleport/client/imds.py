@@ -21,7 +21,7 @@ Two protocols on one listener:
 Fixed against the official helper: any listen address (IPv6 too); ``Content-Type`` and the
 TTL header on every response; credentials come from a
 :class:`~roleport.client.cache.RefreshingCredentials` refreshed in the background, and
-when none are valid the answer is an error (IMDS: ``{"Code": "CredentialsUnavailable",
+when none are valid the answer is an error (IMDS: ``{"Code": "CredentialsUnavailableError",
 "Message": ...}`` as EC2 reports credential errors; ECS: 503), never empty strings.
 ``--hop-limit`` sets the IP TTL / IPv6 hop limit of each accepted connection, so the
 answers cannot travel further than intended (64 by default; 1 keeps them on the host
@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from roleport.client.cache import CredentialsUnavailable, RefreshingCredentials
+from roleport.client.cache import CredentialsUnavailableError, RefreshingCredentials
 from roleport.client.credentials import format_time
 from roleport.client.errors import OutputError
 
@@ -52,11 +52,11 @@ DEFAULT_PORT = 9911
 DEFAULT_HOP_LIMIT = 64
 MAX_TOKEN_TTL = 21600
 MAX_TOKENS = 256
-TOKEN_PATH = "/latest/api/token"
+TOKEN_PATH = "/latest/api/token"  # noqa: S105 - a URL path, not a secret
 CREDENTIALS_PATH = "/latest/meta-data/iam/security-credentials"
 ECS_PATH = "/v1/credentials"
 TTL_HEADER = "x-aws-ec2-metadata-token-ttl-seconds"
-TOKEN_HEADER = "x-aws-ec2-metadata-token"
+TOKEN_HEADER = "x-aws-ec2-metadata-token"  # noqa: S105 - a header name
 
 
 @dataclass
@@ -129,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- IMDS ---------------------------------------------------------------------------
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         if self._path() != TOKEN_PATH:
             self._send(404, "Not Found\n")
             return
@@ -150,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
         token = self.server.tokens.issue(ttl)
         self._send(200, token, headers={TTL_HEADER: str(ttl)})
 
-    def _token_ttl(self) -> int | None | bool:
+    def _token_ttl(self) -> int | bool | None:
         """Remaining TTL of the request's token; False after a 401 was sent."""
         token = self.headers.get(TOKEN_HEADER)
         if token is None:
@@ -164,7 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return remaining
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         path = self._path()
         if path == ECS_PATH:
             self._ecs()
@@ -185,8 +185,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             creds = self.server.credentials.get()
-        except CredentialsUnavailable as exc:
-            body = {"Code": "CredentialsUnavailable", "Message": exc.message,
+        except CredentialsUnavailableError as exc:
+            body = {"Code": "CredentialsUnavailableError", "Message": exc.message,
                     "LastUpdated": format_time_now()}
             self._send(200, json.dumps(body, indent=2), "application/json", headers)
             return
@@ -206,13 +206,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             creds = self.server.credentials.get()
-        except CredentialsUnavailable as exc:
-            body = {"code": "CredentialsUnavailable", "message": exc.message}
+        except CredentialsUnavailableError as exc:
+            body = {"code": "CredentialsUnavailableError", "message": exc.message}
             self._send(503, json.dumps(body), "application/json")
             return
         self._send(200, creds.ecs_json(), "application/json")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._send(405 if self._path() == TOKEN_PATH else 404, "Not Allowed\n")
 
     do_DELETE = do_PATCH = do_POST  # noqa: N815

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,7 +127,7 @@ def _uri_pin(uris: list[Pkcs11Uri]) -> str | None:
             return uri.query["pin-value"]
         source = uri.query.get("pin-source")
         if source:
-            path = source[len("file:"):] if source.startswith("file:") else source
+            path = source.removeprefix("file:")
             try:
                 return Path(path).read_text().rstrip("\r\n")
             except OSError as exc:
@@ -137,7 +137,7 @@ def _uri_pin(uris: list[Pkcs11Uri]) -> str | None:
 
 
 def _token_matches(token: Any, slot: Any, uri: Pkcs11Uri) -> bool:
-    checks = {"token": lambda: token.label, "manufacturer": lambda: token.manufacturer_id,
+    checks: dict[str, Callable[[], Any]] = {"token": lambda: token.label, "manufacturer": lambda: token.manufacturer_id,
               "model": lambda: token.model,
               "serial": lambda: token.serial.decode("ascii", "replace").strip()
               if isinstance(token.serial, bytes) else str(token.serial).strip(),
@@ -232,7 +232,7 @@ class _Token:
         for slot in slots:
             try:
                 token = slot.get_token()
-            except Exception:  # noqa: BLE001 - a slot without a usable token
+            except Exception:  # noqa: BLE001, S112 - a slot without a usable token
                 continue
             if all(_token_matches(token, slot, uri) for uri in uris):
                 candidates.append(token)
@@ -326,6 +326,8 @@ class Pkcs11Signer(Signer):
         self._leaf: Certificate | None = None
         self._key: Any = None
         self._token_certs: list[Certificate] = []
+        self._chain: list[Certificate] = []
+        self._always_authenticate = False
 
         def find(token: _Token, session: Any) -> bool:
             return self._find(token, session, cert_uri, key_uri, file_certs)

@@ -12,7 +12,8 @@ coming through the given trust anchors (``aws:SourceArn``)::
     {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"Service": "rolesanywhere.amazonaws.com"},
         "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
-        "Condition": {"ArnEquals": {"aws:SourceArn": ["arn:aws:rolesanywhere:...:trust-anchor/..."]}}}]}
+        "Condition": {"ArnEquals": {
+            "aws:SourceArn": ["arn:aws:rolesanywhere:...:trust-anchor/..."]}}}]}
 """
 
 from __future__ import annotations

@@ -44,8 +44,13 @@ from roleport.auth.sigv4 import canonical_request, payload_hash, string_to_sign
 from roleport.auth.verifier import SigningRequest
 from roleport.auth.x509 import sign_x509_request
 from roleport.client.credentials import SessionCredentials
-from roleport.client.errors import (ClientError, ConfigurationError, EndpointError,
-                                    ServiceError, SignerError)
+from roleport.client.errors import (
+    ClientError,
+    ConfigurationError,
+    EndpointError,
+    ServiceError,
+    SignerError,
+)
 from roleport.client.signers import Signer
 
 __all__ = [
@@ -324,7 +329,7 @@ class SessionClient:
                                            algorithm=self.signer.algorithm)
             except ClientError:
                 raise
-            except Exception as exc:  # a key that cannot sign (token removed...)
+            except Exception as exc:  # noqa: BLE001 - a key that cannot sign (token gone...)
                 raise SignerError(f"cannot sign with {self.signer.describe()}: {exc}") from None
         if self.debug is not None:
             self._debug_signing(signed)
@@ -407,7 +412,8 @@ class SessionClient:
         try:
             body = json.loads(reply.body or b"{}")
             if not isinstance(body, dict):
-                raise ValueError("the response is not a JSON object")
+                raise EndpointError(f"CreateSession answered HTTP {reply.status} with a body "
+                                    f"that is not a JSON object")
             return SessionCredentials.from_create_session(body)
         except ValueError as exc:
             raise EndpointError(f"CreateSession answered HTTP {reply.status} with an unreadable "

@@ -30,12 +30,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Self
 
+from roleport.client.errors import ConfigurationError, SignerError
 from roleport.crypto.algorithms import REQUEST_ALGORITHM_BY_KEY_TYPE
 from roleport.crypto.certificates import Certificate, load_der, load_pem_bundle
 from roleport.crypto.errors import CryptoError, KeyLoadError
 from roleport.crypto.keys import PrivateKey, load_pkcs12, load_private_key
-from roleport.client.errors import ConfigurationError, SignerError
 
 __all__ = [
     "MAX_CHAIN",
@@ -94,10 +95,10 @@ class Signer(ABC):
             raise SignerError(f"{key_type} keys cannot sign Roles Anywhere requests: use an "
                               f"RSA, EC or ML-DSA certificate") from None
 
-    def refresh(self) -> None:
+    def refresh(self) -> None:  # noqa: B027 - a hook: most signers have nothing to reload
         """Reload the key material if its source changed (default: nothing to do)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a hook: most signers hold nothing open
         """Release the key store (sessions, handles)."""
 
     def describe(self) -> str:
@@ -111,7 +112,7 @@ class Signer(ABC):
         if problem:
             raise SignerError(f"{self.describe()}: {problem}")
 
-    def __enter__(self) -> Signer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

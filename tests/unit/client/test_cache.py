@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from roleport.client.cache import CredentialsUnavailable, RefreshingCredentials
+from roleport.client.cache import CredentialsUnavailableError, RefreshingCredentials
 from roleport.client.credentials import SessionCredentials, format_time
 from roleport.client.errors import ServiceError
 
@@ -46,7 +46,7 @@ def test_first_fetch_failure_is_an_error_with_the_reason_not_empty_credentials(c
     fetch.error = ServiceError("CreateSession refused (HTTP 403): Untrusted signing certificate")
     cache = RefreshingCredentials(fetch, now=clock)
     cache.refresh()
-    with pytest.raises(CredentialsUnavailable, match="Untrusted signing certificate"):
+    with pytest.raises(CredentialsUnavailableError, match="Untrusted signing certificate"):
         cache.get()
 
 
@@ -70,7 +70,7 @@ def test_last_good_credentials_are_served_while_refresh_fails_then_an_error(cloc
     assert cache.get() is good
     assert "profile is disabled" in cache.last_error.message
     clock.now += 300  # past the expiration
-    with pytest.raises(CredentialsUnavailable) as caught:
+    with pytest.raises(CredentialsUnavailableError) as caught:
         cache.get()
     assert "expired" in caught.value.message and "profile is disabled" in caught.value.message
 
@@ -85,7 +85,7 @@ def test_failures_back_off_exponentially_up_to_the_cap(clock) -> None:
         delays.append(cache._due_at() - clock.now)
     assert delays == [1, 2, 4, 8, 8, 8]
     calls = fetch.calls
-    with pytest.raises(CredentialsUnavailable):
+    with pytest.raises(CredentialsUnavailableError):
         cache.get()  # not due yet: no extra CreateSession
     assert fetch.calls == calls
 

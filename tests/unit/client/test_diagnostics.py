@@ -9,9 +9,14 @@ import pytest
 from click.testing import CliRunner
 
 from roleport.cli.signing_helper import cli, normalize_args
-from roleport.client.diagnostics import (SIGN_STRING_PREFIX, certificate_data,
-                                         describe_identities, public_key_bytes, sign_string,
-                                         signing_test_string as make_test_string)
+from roleport.client.diagnostics import (
+    SIGN_STRING_PREFIX,
+    certificate_data,
+    describe_identities,
+    public_key_bytes,
+    sign_string,
+)
+from roleport.client.diagnostics import signing_test_string as make_test_string
 from roleport.client.errors import ConfigurationError
 from roleport.client.pkcs11 import _der_ecdsa, parse_pkcs11_uri
 from roleport.client.signers import FileSigner

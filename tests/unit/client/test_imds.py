@@ -141,7 +141,7 @@ def test_no_credentials_gives_errors_never_empty_strings(source) -> None:
         status, _, body = call(server, "GET", "/latest/meta-data/iam/security-credentials/app",
                                session)
         doc = json.loads(body)
-        assert status == 200 and doc["Code"] == "CredentialsUnavailable"
+        assert status == 200 and doc["Code"] == "CredentialsUnavailableError"
         assert "profile disabled" in doc["Message"] and "AccessKeyId" not in doc
         status, _, body = call(server, "GET", "/v1/credentials", {"Authorization": TOKEN})
         assert status == 503 and "profile disabled" in json.loads(body)["message"]
