@@ -85,3 +85,21 @@ def test_workers_share_the_port_and_stop_cleanly(tmp_path, pki):
         assert {t["trustAnchorId"] for t in ra.list_trust_anchors()["trustAnchors"]} == ids
     assert srv.process.returncode == 0
     assert "".join(srv.output).count("Roleport is serving on") == 1
+
+
+def test_idle_keep_alive_tls_connections_do_not_hold_the_stop(tmp_path):
+    import time
+
+    import boto3
+
+    with RoleportServer(tmp_path / "k") as srv:
+        # a client of our own making, left open with an idle keep-alive TLS connection
+        sts = boto3.session.Session().client(
+            "sts", region_name="us-east-1", endpoint_url=srv.endpoint,
+            aws_access_key_id=srv.admin.access_key_id,
+            aws_secret_access_key=srv.admin.secret_access_key, verify=str(srv.ca_bundle))
+        assert sts.get_caller_identity()["Account"] == srv.admin.account_id
+        started = time.monotonic()
+        srv.stop()
+        assert time.monotonic() - started < 3
+        assert srv.process.returncode == 0

@@ -36,6 +36,16 @@ def make_uvicorn_server(config: Any) -> Any:
                 signal.signal(sig, self.handle_exit)
             yield
 
+        async def shutdown(self, sockets: Any = None) -> None:
+            # An idle keep-alive TLS connection would hold the stop for the whole grace
+            # period (closing it waits for the client's close_notify): drop idle ones.
+            for connection in list(self.server_state.connections):
+                transport = getattr(connection, "transport", None)
+                cycle = getattr(connection, "cycle", None)
+                if transport is not None and (cycle is None or cycle.response_complete):
+                    transport.abort()
+            await super().shutdown(sockets)
+
     return Server(config)
 
 
