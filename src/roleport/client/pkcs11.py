@@ -137,7 +137,8 @@ def _uri_pin(uris: list[Pkcs11Uri]) -> str | None:
 
 
 def _token_matches(token: Any, slot: Any, uri: Pkcs11Uri) -> bool:
-    checks: dict[str, Callable[[], Any]] = {"token": lambda: token.label, "manufacturer": lambda: token.manufacturer_id,
+    checks: dict[str, Callable[[], Any]] = {
+              "token": lambda: token.label, "manufacturer": lambda: token.manufacturer_id,
               "model": lambda: token.model,
               "serial": lambda: token.serial.decode("ascii", "replace").strip()
               if isinstance(token.serial, bytes) else str(token.serial).strip(),

@@ -16,8 +16,8 @@ Each raises :class:`~roleport.crypto.errors.CertificateError` naming the rule br
 from __future__ import annotations
 
 import base64
-import functools
 import binascii
+import functools
 import hashlib
 import re
 from datetime import datetime

@@ -45,6 +45,7 @@ from roleport.crypto.errors import CryptoError
 from roleport.crypto.paths import TrustStore, check_not_revoked, validate_path
 from roleport.domain import session_tags
 from roleport.domain.context import Scope
+from roleport.domain.freshness import DEFAULT_MAX_AGE, ChangeCounter, Kept
 from roleport.domain.model import (
     CredentialRecord,
     InstancePropertyRecord,
@@ -52,13 +53,12 @@ from roleport.domain.model import (
     Subject,
     TrustAnchor,
 )
-from roleport.domain.freshness import DEFAULT_MAX_AGE, ChangeCounter, Kept
-from roleport.domain.subjects import subject_key
 from roleport.domain.revocation import (
     DistributionPointCache,
     RevocationProblem,
     check_distribution_points,
 )
+from roleport.domain.subjects import subject_key
 from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError
 from roleport.ids import new_uuid
 from roleport.storage.base import ConflictingWrite, StorageError, UnitOfWorkFactory

@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from roleport import arns
-from roleport.domain.freshness import ChangeCounter, Kept, NotifyingStore
 from roleport.clock import Clock
 from roleport.domain.context import Scope
+from roleport.domain.freshness import ChangeCounter, Kept, NotifyingStore
 from roleport.domain.model import Tag
 from roleport.errors import ConflictError, NotFoundError, RoleportError, ValidationError
 from roleport.iam.markers import Markers

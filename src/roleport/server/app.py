@@ -25,8 +25,8 @@ from roleport.domain.profiles import ProfileService
 from roleport.domain.subjects import SubjectService
 from roleport.domain.tagging import TaggingService
 from roleport.domain.trust_anchors import TrustAnchorService
-from roleport.iam.roles import RoleRegistry
 from roleport.errors import ValidationError
+from roleport.iam.roles import RoleRegistry
 from roleport.server.http import Request
 from roleport.server.observability import Metrics
 from roleport.server.pipeline import Outcome, Pipeline, health_body

@@ -22,8 +22,14 @@ from roleport.auth.identities import Identity
 from roleport.auth.verifier import read_signed_request, service_and_region_of, verify
 from roleport.clock import Clock
 from roleport.domain.context import Caller, Scope
-from roleport.errors import (AccessDeniedError, AuthenticationError, InternalError, RoleportError,
-                             ServiceUnavailableError, ValidationError)
+from roleport.errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    InternalError,
+    RoleportError,
+    ServiceUnavailableError,
+    ValidationError,
+)
 from roleport.server.http import Request
 from roleport.spec.models import Service, services_for_signing_name
 from roleport.spec.parser import parse_query, parse_rest_json
@@ -211,7 +217,8 @@ class Pipeline:
             result = self._x509_handler(request, match, params, outcome)
         else:
             assert identity is not None
-            result = self._method(match.service, match.operation.name)(_caller(identity, region), params)
+            method = self._method(match.service, match.operation.name)
+            result = method(_caller(identity, region), params)
         return serialize(match.service, match.operation, result, request.request_id)
 
     def _handle_query(self, request: Request, service: Service, region: str,

@@ -5,8 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from roleport import arns
-from roleport.domain.model import (AttributeMapping, Crl, NotificationSetting, Profile, Subject,
-                                   Tag, TrustAnchor)
+from roleport.domain.model import (
+    AttributeMapping,
+    Crl,
+    NotificationSetting,
+    Profile,
+    Subject,
+    Tag,
+    TrustAnchor,
+)
 
 
 def tag_list(tags: list[Tag]) -> list[dict[str, str]]:

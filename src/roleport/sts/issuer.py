@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from roleport.domain.freshness import ChangeCounter
 from roleport.clock import Clock
+from roleport.domain.freshness import ChangeCounter
 from roleport.iam.markers import Markers
 from roleport.iam.roles import Role, RoleRegistry
 from roleport.sts import trust

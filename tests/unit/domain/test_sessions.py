@@ -517,8 +517,8 @@ def test_a_change_made_here_takes_effect_on_the_next_session(world: World, pki) 
 
 def test_a_change_made_elsewhere_is_seen_within_the_time_bound(world: World, pki) -> None:
     from roleport.domain.freshness import ChangeCounter
-    from roleport.domain.profiles import ProfileService
     from roleport.domain.pagination import PageTokens
+    from roleport.domain.profiles import ProfileService
     from roleport.domain.quotas import Quotas
 
     anchor, profile = setup(world, pki)

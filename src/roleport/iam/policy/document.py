@@ -20,8 +20,8 @@ writes the normal form back, so ``parse_policy(doc.dumps(), kind=k) == doc``.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, Literal
 
 from . import rules

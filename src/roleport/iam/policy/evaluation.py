@@ -28,7 +28,7 @@ from .conditions import evaluate_condition
 from .document import PolicyDocument, Statement
 from .patterns import glob_match
 from .principals import Principal, PrincipalType, infer_principal_type, principal_matches
-from .variables import UnresolvedVariable, render, parse_template
+from .variables import UnresolvedVariable, parse_template, render
 
 DecisionEffect = Literal["Allow", "ExplicitDeny", "ImplicitDeny"]
 ContextValue = str | bool | int | float | Sequence[str | bool | int | float]

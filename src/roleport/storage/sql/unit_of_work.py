@@ -13,10 +13,11 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from roleport.domain.context import Scope
-from roleport.storage.base import ConflictingWrite, StorageError
+from roleport.storage.base import StorageError
 from roleport.storage.sql import codecs, tables
 from roleport.storage.sql.engine import is_sqlite
-from roleport.storage.sql.repositories import SqlAccessKeys, SqlRepository, conflict as _conflict
+from roleport.storage.sql.repositories import SqlAccessKeys, SqlRepository
+from roleport.storage.sql.repositories import conflict as _conflict
 from roleport.storage.sql.roles import SqlRoles
 
 
