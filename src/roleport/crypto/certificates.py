@@ -35,6 +35,7 @@ from roleport.crypto.algorithms import (
     mldsa_variant_for_oid,
     signature_weakness,
 )
+from roleport.crypto.armor import pem
 from roleport.crypto.errors import CertificateError
 from roleport.crypto.names import name_attributes
 
@@ -228,9 +229,7 @@ class Certificate:
     @property
     def pem(self) -> str:
         """The PEM encoding (``-----BEGIN CERTIFICATE-----``, 64-column lines, final newline)."""
-        body = base64.b64encode(self._der).decode("ascii")
-        lines = [body[i:i + 64] for i in range(0, len(body), 64)]
-        return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+        return pem(self._der, "CERTIFICATE")
 
     @property
     def der_base64(self) -> str:

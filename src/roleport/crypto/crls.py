@@ -8,7 +8,6 @@ chain, is :func:`roleport.crypto.paths.check_not_revoked`.
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from roleport.crypto.algorithms import describe_signature_algorithm
+from roleport.crypto.armor import pem
 from roleport.crypto.certificates import Certificate
 from roleport.crypto.errors import CrlError
 from roleport.crypto.names import name_attributes
@@ -97,9 +97,7 @@ class Crl:
     @property
     def pem(self) -> str:
         """The PEM encoding (``-----BEGIN X509 CRL-----``)."""
-        body = base64.b64encode(self._der).decode("ascii")
-        lines = [body[i:i + 64] for i in range(0, len(body), 64)]
-        return "-----BEGIN X509 CRL-----\n" + "\n".join(lines) + "\n-----END X509 CRL-----\n"
+        return pem(self._der, "X509 CRL")
 
     @property
     def issuer_dn(self) -> str:

@@ -67,14 +67,8 @@ class ProfileService(ResourceService[Profile]):
             attribute_mappings=attribute_mappings.defaults(), created_by=caller.principal_arn,
             created_at=now, updated_at=now, alias_name=alias,
             tags=tags.initial(tag_list, limit=self.quotas.tags_per_resource))
-        with self.store(write=True) as uow:
-            uow.lock_scope(caller.scope)
-            if uow.profiles.count(caller.scope) >= self.quotas.profiles:
-                raise exceeded("profiles per account and Region", self.quotas.profiles)
-            self.check_alias_free(uow, caller.scope, alias)
-            self.insert(uow, profile)
-        self.changes.bump()  # an alias ARN that named nothing may name this now
-        return profile
+        return self.create_within_quota(caller, profile, "profiles per account and Region",
+                                        self.quotas.profiles)
 
     def update(self, caller: Caller, identifier: str,
                changes: ProfileChanges) -> Updated[Profile]:

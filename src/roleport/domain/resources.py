@@ -14,7 +14,7 @@ from roleport.domain import aliases
 from roleport.domain.context import Caller, Scope
 from roleport.domain.freshness import ChangeCounter
 from roleport.domain.pagination import PageTokens
-from roleport.domain.quotas import Quotas
+from roleport.domain.quotas import Quotas, exceeded
 from roleport.errors import NotFoundError, ValidationError
 from roleport.storage.base import ConflictingWrite, UnitOfWork, UnitOfWorkFactory
 
@@ -151,6 +151,18 @@ class ResourceService(Generic[E]):
         self.check_alias_free(uow, scope, new, resource.id)
         resource.alias_name = new
         return old
+
+    def create_within_quota(self, caller: Caller, resource: E, quota: str, limit: int) -> E:
+        """Store a new resource unless the account and Region hold ``limit`` already or its
+        alias is taken; writers of one scope are serialised so the quota holds."""
+        with self.store(write=True) as uow:
+            uow.lock_scope(caller.scope)
+            if self._repo(uow).count(caller.scope) >= limit:
+                raise exceeded(quota, limit)
+            self.check_alias_free(uow, caller.scope, resource.alias_name)  # type: ignore
+            self.insert(uow, resource)
+        self.changes.bump()  # an alias ARN that named nothing may name this now
+        return resource
 
     def insert(self, uow: UnitOfWork, resource: E) -> E:
         try:

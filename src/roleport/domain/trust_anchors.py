@@ -79,14 +79,8 @@ class TrustAnchorService(ResourceService[TrustAnchor]):
             crl_dp_revocation_enabled=bool(crl_dp_revocation_enabled),
             notification_settings=settings, created_at=now, updated_at=now, alias_name=alias,
             tags=tags.initial(tag_list, limit=self.quotas.tags_per_resource))
-        with self.store(write=True) as uow:
-            uow.lock_scope(caller.scope)
-            if uow.trust_anchors.count(caller.scope) >= self.quotas.trust_anchors:
-                raise exceeded("trust anchors per account and Region", self.quotas.trust_anchors)
-            self.check_alias_free(uow, caller.scope, alias)
-            self.insert(uow, anchor)
-        self.changes.bump()  # an alias ARN that named nothing may name this now
-        return anchor
+        return self.create_within_quota(caller, anchor, "trust anchors per account and Region",
+                                        self.quotas.trust_anchors)
 
     def update(self, caller: Caller, identifier: str, *, name: str | None,
                source: Source | None, crl_dp_revocation_enabled: bool | None,
