@@ -16,6 +16,7 @@ Roleport does is a setting: :data:`FAIL` (the default) or :data:`DROP`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import regex
@@ -31,6 +32,13 @@ MAX_KEY_LENGTH = 128
 MAX_VALUE_LENGTH = 256
 MAX_TAGS = 50
 _TAG_PATTERN = regex.compile(r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*", regex.V0)
+
+
+@functools.lru_cache(maxsize=8192)
+def is_tag_text(value: str) -> bool:
+    """Whether ``value`` uses only the characters STS allows in tags and source identities
+    (remembered: the same certificate attributes come back on every session)."""
+    return _TAG_PATTERN.fullmatch(value) is not None
 _FIELD_LABELS = {"x509Issuer": "Issuer", "x509Subject": "Subject", "x509SAN": "SAN"}
 
 
@@ -60,7 +68,7 @@ def tag_value_problem(value: str) -> str | None:
     """Why ``value`` cannot be an STS session tag value, or ``None``."""
     if len(value) > MAX_VALUE_LENGTH:
         return f"longer than {MAX_VALUE_LENGTH} characters"
-    if _TAG_PATTERN.fullmatch(value) is None:
+    if not is_tag_text(value):
         return r"not matching [\p{L}\p{Z}\p{N}_.:/=+\-@]*"
     return None
 

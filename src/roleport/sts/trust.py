@@ -14,6 +14,7 @@ decided, with the full explanation, goes to the server log.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -23,8 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import regex
-
+from roleport.domain.session_tags import is_tag_text
 from roleport.iam.policy import (
     MalformedPolicyError,
     RequestContext,
@@ -47,7 +47,6 @@ MAX_POLICY_ARNS = 10
 #: AWS does not publish its packing)
 PACKED_BUDGET_BYTES = 2048
 _SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
-_TAG_TEXT = regex.compile(r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*")
 _POLICY_ARN = re.compile(r"arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\x21-\x7e]+")
 ROLES_ANYWHERE = "rolesanywhere.amazonaws.com"
 
@@ -93,7 +92,7 @@ def check_inputs(ask: Ask) -> None:
         raise _deny(arn, "RoleSessionName must be 2 to 64 characters of letters, digits and "
                          "+=,.@_-.")
     if ask.source_identity is not None and not (
-            2 <= len(ask.source_identity) <= 64 and _TAG_TEXT.fullmatch(ask.source_identity)):
+            2 <= len(ask.source_identity) <= 64 and is_tag_text(ask.source_identity)):
         raise _deny(arn, "SourceIdentity must be 2 to 64 characters of letters, digits, spaces "
                          "and _.:/=+-@.")
     if len(ask.session_tags) > MAX_SESSION_TAGS:
@@ -101,8 +100,8 @@ def check_inputs(ask: Ask) -> None:
                          f"{len(ask.session_tags)}.")
     seen: set[str] = set()
     for key, value in ask.session_tags:
-        if not (1 <= len(key) <= 128 and _TAG_TEXT.fullmatch(key)) or not (
-                len(value) <= 256 and _TAG_TEXT.fullmatch(value)):
+        if not (1 <= len(key) <= 128 and is_tag_text(key)) or not (
+                len(value) <= 256 and is_tag_text(value)):
             raise _deny(arn, f"Session tag '{key}' is not a valid STS tag (key 1-128, value "
                              f"0-256 characters of letters, digits, spaces and _.:/=+-@).")
         if key.lower() in seen:
@@ -125,7 +124,14 @@ def check_inputs(ask: Ask) -> None:
 def packed_policy_percent(session_policy: str | None, policy_arns: Sequence[str],
                           session_tags: Sequence[tuple[str, str]]) -> int:
     """PackedPolicySize: the compressed session policies and tags, as a percentage of
-    :data:`PACKED_BUDGET_BYTES`. 0 for a session without any."""
+    :data:`PACKED_BUDGET_BYTES`. 0 for a session without any. (Remembered: a profile's
+    sessions repeat the same policies and, per certificate, the same tags.)"""
+    return _packed_policy_percent(session_policy, tuple(policy_arns), tuple(session_tags))
+
+
+@functools.lru_cache(maxsize=4096)
+def _packed_policy_percent(session_policy: str | None, policy_arns: tuple[str, ...],
+                           session_tags: tuple[tuple[str, str], ...]) -> int:
     if session_policy is None and not policy_arns and not session_tags:
         return 0
     policy = ""
