@@ -75,9 +75,6 @@ class AccessKeyLookup:
             self._cache[access_key_id] = (now + (self._ttl if credential else 2.0), credential)
         return credential
 
-    def forget(self, access_key_id: str) -> None:
-        with self._lock:
-            self._cache.pop(access_key_id, None)
 
 
 class SessionTokenLookup:

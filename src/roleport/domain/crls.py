@@ -69,8 +69,7 @@ class CrlService(ResourceService[Crl]):
                       trust_anchor_id=anchor.id, name=name,
                       enabled=True if enabled is None else enabled, crl_data=crl_data,
                       created_at=now, updated_at=now, alias_name=alias, tags=tag_values)
-            self.insert(uow, crl)
-        self.changes.bump()  # the trust anchor's revocation set changed
+            self.insert(uow, crl)  # (the trust anchor's revocation set changed)
         return crl
 
     def update(self, caller: Caller, identifier: str, *, name: str | None,

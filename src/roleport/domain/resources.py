@@ -12,7 +12,7 @@ from roleport import arns
 from roleport.clock import Clock
 from roleport.domain import aliases
 from roleport.domain.context import Caller, Scope
-from roleport.domain.freshness import ChangeCounter
+from roleport.domain.freshness import ChangeCounter, NotifyingStore
 from roleport.domain.pagination import PageTokens
 from roleport.domain.quotas import Quotas, exceeded
 from roleport.errors import NotFoundError, ValidationError
@@ -47,12 +47,12 @@ class ResourceService(Generic[E]):
 
     def __init__(self, store: UnitOfWorkFactory, clock: Clock, tokens: PageTokens,
                  quotas: Quotas, changes: ChangeCounter | None = None) -> None:
-        self.store = store
+        #: bumped after every committed write unit, so readers' short-lived copies retire
+        self.changes = changes or ChangeCounter()
+        self.store = NotifyingStore(store, self.changes)
         self.clock = clock
         self.tokens = tokens
         self.quotas = quotas
-        #: bumped after every committed change, so readers' short-lived copies retire
-        self.changes = changes or ChangeCounter()
 
     # -- lookup ------------------------------------------------------------------
 
@@ -103,7 +103,6 @@ class ResourceService(Generic[E]):
             result = change(uow, resource)
             resource.updated_at = self.clock.now()  # type: ignore[attr-defined]
             self._save(uow, resource)
-        self.changes.bump()
         return result if result is not None else resource
 
     def _save(self, uow: UnitOfWork, resource: E) -> None:
@@ -122,7 +121,6 @@ class ResourceService(Generic[E]):
             resource = self.find(uow, caller.scope, identifier, for_update=True)
             self._before_delete(uow, resource)
             self._repo(uow).delete(resource)
-        self.changes.bump()
         return resource
 
     def _before_delete(self, uow: UnitOfWork, resource: E) -> None:
@@ -160,8 +158,7 @@ class ResourceService(Generic[E]):
             if self._repo(uow).count(caller.scope) >= limit:
                 raise exceeded(quota, limit)
             self.check_alias_free(uow, caller.scope, resource.alias_name)  # type: ignore
-            self.insert(uow, resource)
-        self.changes.bump()  # an alias ARN that named nothing may name this now
+            self.insert(uow, resource)  # (an alias ARN that named nothing may name this now)
         return resource
 
     def insert(self, uow: UnitOfWork, resource: E) -> E:

@@ -148,11 +148,6 @@ def ensure_keyring(settings: Settings) -> Keyring:
     return _keyring_from_file({"current": key_id, "keys": [entry]}, now)
 
 
-def ensure_server_key(settings: Settings) -> bytes:
-    """The current server key (page tokens; see :func:`ensure_keyring` for the ring)."""
-    return ensure_keyring(settings).current_secret
-
-
 def rotate_server_key(settings: Settings, *,
                       retire_after_seconds: int = RETIRE_AFTER_SECONDS) -> Keyring:
     """Make a new current key in the data dir; the previous one keeps opening the tokens it

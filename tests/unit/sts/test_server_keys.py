@@ -12,7 +12,6 @@ from roleport.config import Settings
 from roleport.server.bootstrap import (
     SERVER_KEY_FILE,
     ensure_keyring,
-    ensure_server_key,
     rotate_server_key,
 )
 from roleport.sts.keyring import key_id_of
@@ -26,7 +25,6 @@ def test_first_start_creates_an_owner_only_key_file_and_later_starts_reuse_it(tm
     data = json.loads(path.read_text())
     assert data["current"] == ring.current == key_id_of(ring.current_secret)
     assert ensure_keyring(settings) == ring
-    assert ensure_server_key(settings) == ring.current_secret
 
 
 def test_rotation_adds_a_current_key_and_keeps_the_old_one_until_it_retires(tmp_path):
