@@ -48,6 +48,10 @@ class Settings:
     workers: int = 1
     #: request threads per worker
     threads: int = 4
+    #: where requests run: ``loop`` (the worker's event loop), ``threads`` (its thread
+    #: pool), or ``auto``: the loop with the embedded SQLite database and no upstream,
+    #: else the pool. Either way a request that must wait on the network runs on the pool.
+    dispatch: str = "auto"
     log_level: str = "info"
     access_log: bool = True
 
@@ -63,6 +67,14 @@ class Settings:
         elif ":" in host:
             host = f"[{host}]"
         return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def requests_on_loop(self) -> bool:
+        """Whether requests run on the event loop (see :mod:`roleport.offload`)."""
+        if self.dispatch != "auto":
+            return self.dispatch == "loop"
+        embedded = self.resolved_database_url.startswith("sqlite")
+        return embedded and not self.upstream_endpoint
 
     @property
     def resolved_database_url(self) -> str:

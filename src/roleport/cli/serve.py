@@ -110,6 +110,13 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
               type=click.IntRange(1, 256),
               help="Request threads per worker (requests are CPU-bound: a few suffice; more "
                    "help when an upstream STS or CRL distribution point is slow).")
+@click.option("--dispatch", envvar="ROLEPORT_DISPATCH", default="auto", show_default=True,
+              type=click.Choice(["auto", "loop", "threads"]),
+              help="Where requests run: on each worker's event loop (no thread hand-off, "
+                   "fastest for CPU-bound work), on its --threads pool, or auto: the loop "
+                   "with the embedded SQLite database and no upstream, else the pool. A "
+                   "request that must wait on the network (CRL distribution point, upstream "
+                   "STS) always moves to the pool.")
 @upstream_options
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, region: str,
           account_id: str, plain_http: bool, tls_cert: Path | None, tls_key: Path | None,
@@ -117,7 +124,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
           crl_fetch_max_bytes: int, max_body_bytes: int, quota_trust_anchors: int,
           quota_profiles: int, quota_crls_per_trust_anchor: int,
           quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
-          log_level: str, no_access_log: bool, workers: int, threads: int,
+          log_level: str, no_access_log: bool, workers: int, threads: int, dispatch: str,
           upstream: dict) -> None:
     """Run the Roleport server (HTTPS by default, with a local CA made on first start).
 
@@ -150,7 +157,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         strict_signing=strict_signing, invalid_tag_values=invalid_tag_values,
         crl_fetch_timeout_seconds=crl_fetch_timeout, crl_fetch_max_bytes=crl_fetch_max_bytes,
         max_body_bytes=max_body_bytes, log_level=log_level, workers=workers, threads=threads,
-        access_log=not no_access_log, **upstream)
+        dispatch=dispatch, access_log=not no_access_log, **upstream)
     configure_logging(log_level)
     bootstrap.ensure_data_dir(settings)
     try:

@@ -1,5 +1,6 @@
 """create_app(settings): wiring only. The ASGI callable reads the request (bounded),
-hands it to the pipeline on a worker thread, and writes the response and the access log.
+runs the pipeline on the event loop or on a worker thread (:mod:`roleport.offload`), and
+writes the response and the access log.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from roleport.domain.tagging import TaggingService
 from roleport.domain.trust_anchors import TrustAnchorService
 from roleport.errors import ValidationError
 from roleport.iam.roles import RoleRegistry
+from roleport.offload import MoveToThread, run_on_loop
 from roleport.server.http import Request
 from roleport.server.observability import Metrics
 from roleport.server.pipeline import Outcome, Pipeline, health_body
@@ -93,6 +95,7 @@ class RoleportApp:
         self.pipeline = pipeline
         self.metrics = metrics
         self.started = time.time()
+        self._on_loop = settings.requests_on_loop
         self._executor = ThreadPoolExecutor(max_workers=settings.threads,
                                             thread_name_prefix="roleport")
 
@@ -125,11 +128,20 @@ class RoleportApp:
             response = Response(200, [("Content-Type", CONTENT_TYPE_LATEST)],
                                 generate_latest(self.metrics.registry))
         else:
-            loop = asyncio.get_running_loop()
-            response = await loop.run_in_executor(self._executor, self.pipeline.handle,
-                                                  request, outcome)
+            response, outcome = await self._handle(request, outcome)
         await self._send(send, response)
         self._record(request, response, outcome, time.perf_counter() - started)
+
+    async def _handle(self, request: Request, outcome: Outcome) -> tuple[Response, Outcome]:
+        if self._on_loop:
+            try:
+                return run_on_loop(self.pipeline.handle, request, outcome), outcome
+            except MoveToThread:
+                outcome = Outcome()  # the request starts again: nothing of the first run
+        loop = asyncio.get_running_loop()
+        response = await loop.run_in_executor(self._executor, self.pipeline.handle, request,
+                                              outcome)
+        return response, outcome
 
     async def _read_body(self, request: Request, receive: Any) -> bool:
         limit = self.settings.max_body_bytes

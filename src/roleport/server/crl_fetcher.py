@@ -14,6 +14,7 @@ import urllib.request
 
 from roleport import __version__
 from roleport.domain.revocation import CrlFetchError
+from roleport.offload import network_wait
 
 __all__ = ["HttpCrlFetcher"]
 
@@ -26,6 +27,7 @@ class HttpCrlFetcher:
     def __call__(self, url: str, /) -> bytes:
         if not url.lower().startswith(("http://", "https://")):
             raise CrlFetchError("only http and https distribution points are fetched")
+        network_wait(f"CRL distribution point {url}")
         request = urllib.request.Request(url, headers={
             "User-Agent": f"Roleport/{__version__} (CRL distribution point check)",
             "Accept": "application/pkix-crl, application/x-pkcs7-crl, */*"})

@@ -1,5 +1,6 @@
 """One request, start to finish: service, authentication, route, parse, validate,
-dispatch, serialize. Synchronous; the ASGI app runs it on a worker thread.
+dispatch, serialize. Synchronous; the ASGI app runs it on its event loop or on a worker
+thread (see :mod:`roleport.offload`).
 
 Every failure becomes an AWS-style error response. Unexpected exceptions become a 500
 ``InternalFailure`` naming the request id; the stack trace goes to the server log only.
@@ -30,6 +31,7 @@ from roleport.errors import (
     ServiceUnavailableError,
     ValidationError,
 )
+from roleport.offload import MoveToThread
 from roleport.server.http import Request
 from roleport.spec.models import Service, services_for_signing_name
 from roleport.spec.parser import parse_query, parse_rest_json
@@ -174,6 +176,8 @@ class Pipeline:
                                           "database did not answer. Retry shortly.",
                                           retry_after_seconds=1)
             return self._error(service, err, request, outcome)
+        except MoveToThread:
+            raise  # not a failure: the app runs the request again on a thread
         except Exception:
             log.exception("unexpected failure", extra={"request_id": request.request_id})
             err = InternalError(f"An internal error occurred. Request id: "

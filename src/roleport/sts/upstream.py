@@ -30,6 +30,7 @@ from typing import Any
 from roleport.clock import Clock
 from roleport.errors import ServiceUnavailableError
 from roleport.iam.roles import parse_role_arn
+from roleport.offload import network_wait
 from roleport.sts import trust
 from roleport.sts.errors import AssumeRoleDenied
 from roleport.sts.issuer import AssumeRoleRequest, IssuedCredentials
@@ -83,6 +84,7 @@ class UpstreamIssuer:
             PartialCredentialsError,
         )
 
+        network_wait(f"upstream {what}")
         try:
             return fn(**params)
         except ClientError as exc:

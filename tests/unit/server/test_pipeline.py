@@ -6,9 +6,12 @@ import json
 import logging
 from datetime import datetime, timezone
 
+import pytest
+
 from roleport.auth.identities import Identity
 from roleport.auth.verifier import Credential, SigningRequest, sign_request
 from roleport.clock import SystemClock
+from roleport.offload import MoveToThread, network_wait, run_on_loop
 from roleport.server.http import Request
 from roleport.server.pipeline import Outcome, Pipeline
 from roleport.storage.base import StorageError
@@ -20,6 +23,10 @@ class Exploding:
 
     def list_profiles(self, caller, params):  # noqa: ANN001, ANN201
         raise StorageError("connection refused")
+
+    def list_crls(self, caller, params):  # noqa: ANN001, ANN201
+        network_wait("a CRL distribution point")
+        return {"crls": []}
 
 
 def lookup(key_id, token):  # noqa: ANN001, ANN201
@@ -54,3 +61,13 @@ def test_storage_failure_is_503_with_retry_information():
     assert response.status == 503
     assert json.loads(response.body)["retryAfterSeconds"] == 1
     assert "connection refused" not in response.body.decode()
+
+
+def test_a_request_that_must_wait_on_the_network_leaves_the_loop_unanswered():
+    """Not a 500: the app runs it again on a thread, where it completes."""
+    pipeline = Pipeline({"rolesanywhere": Exploding()}, lookup, SystemClock())
+    with pytest.raises(MoveToThread):
+        run_on_loop(pipeline.handle, signed_request("/crls"), Outcome())
+    response = pipeline.handle(signed_request("/crls"), Outcome())
+    assert response.status == 200
+    assert json.loads(response.body) == {"crls": []}
