@@ -28,6 +28,7 @@ from roleport.domain.session_tags import is_tag_text
 from roleport.iam.policy import (
     MalformedPolicyError,
     RequestContext,
+    effect_of,
     evaluate,
     parse_policy,
 )
@@ -190,18 +191,21 @@ def check_trust(role: RoleFacts, ask: Ask, now: datetime) -> None:
         principal, principal_type = ask.principal_arn, "AWS"
     else:
         principal, principal_type = ask.principal_service, "Service"
-    context = _context(ask, now)
+    request = RequestContext(action="", resource=role.arn, principal=principal,
+                             principal_type=principal_type,
+                             context=_context(ask, now))  # type: ignore[arg-type]
     for action in actions_for(ask):
-        decision = evaluate([doc], RequestContext(
-            action=action, resource=role.arn, principal=principal,
-            principal_type=principal_type, context=context))  # type: ignore[arg-type]
-        if not decision.allowed:
+        ctx = request.with_action(action)
+        effect = effect_of([doc], ctx)
+        if effect != "Allow":
             log.info("trust policy of %s refuses %s for %s (session %s): %s", role.arn, action,
-                     principal, ask.session_name, decision.reason)
-            how = "explicitly denies" if decision.effect == "ExplicitDeny" else "does not allow"
+                     principal, ask.session_name, evaluate([doc], ctx).reason)
+            how = "explicitly denies" if effect == "ExplicitDeny" else "does not allow"
             raise _deny(ask.role_arn, f"The role's trust policy {how} {action} for this "
                                       f"request.")
-        log.debug("trust policy of %s allows %s: %s", role.arn, action, decision.reason)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("trust policy of %s allows %s: %s", role.arn, action,
+                      evaluate([doc], ctx).reason)
 
 
 def check_duration(role: RoleFacts, ask: Ask) -> None:

@@ -10,7 +10,13 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roleport.iam.policy import RequestContext, evaluate, explain_statement, parse_policy
+from roleport.iam.policy import (
+    RequestContext,
+    effect_of,
+    evaluate,
+    explain_statement,
+    parse_policy,
+)
 from roleport.iam.policy.conditions import NEGATIONS
 from roleport.iam.policy.patterns import glob_match
 from roleport.iam.policy.variables import render_text
@@ -218,3 +224,18 @@ def test_the_decision_agrees_with_the_statement_trace(text, ctx):
     assert decision.effect == expected
     assert decision.allowed is (expected == "Allow")
     assert (decision.deciding_statement is None) is (expected == "ImplicitDeny")
+
+
+@settings(max_examples=300)
+@given(st.lists(documents(), min_size=1, max_size=3), REQUESTS,
+       st.sampled_from(["s3:GetObject", "iam:CreateUser", "sts:AssumeRole"]))
+def test_the_unexplained_decision_is_the_explained_one(texts, ctx, action):
+    """effect_of is evaluate without the explanation: same effect, for any action too."""
+    policies = [parse_policy(t, kind="identity") for t in texts]
+    assert effect_of(policies, ctx) == evaluate(policies, ctx).effect
+    other = ctx.with_action(action)
+    assert other.action == action
+    assert other.values("aws:username") == ctx.values("aws:username")
+    assert effect_of(policies, other) == evaluate(
+        policies, RequestContext(action=action, resource=ctx.resource, principal=ctx.principal,
+                                 context=ctx.context)).effect

@@ -5,7 +5,8 @@ Public API::
     parse_policy(text, kind=...)  -> PolicyDocument      document.py
     PolicyDocument, Statement, Condition, Principal       the parsed form (frozen)
     RequestContext                                        what a request asks
-    evaluate(policies, ctx)       -> Decision             one policy set
+    evaluate(policies, ctx)       -> Decision             one policy set, explained
+    effect_of(policies, ctx)      -> DecisionEffect       the same decision, unexplained
     evaluate_trust_policy(doc, ctx, actions=...)          a role trust policy
     allowed_by_all(policy_sets, ctx)                      identity AND session policies
 
@@ -39,6 +40,7 @@ from .evaluation import (
     StatementRef,
     StatementTrace,
     allowed_by_all,
+    effect_of,
     evaluate,
     evaluate_trust_policy,
     explain_statement,
@@ -50,6 +52,6 @@ __all__ = [
     "Condition", "Decision", "DecisionEffect", "MalformedPolicyError", "Operator", "PolicyDocument",
     "PolicyKind", "PolicyTooLargeError", "Principal", "PrincipalType", "RequestContext",
     "Statement", "StatementRef", "StatementTrace",
-    "allowed_by_all", "aws_principal_arns", "evaluate", "evaluate_trust_policy",
+    "allowed_by_all", "aws_principal_arns", "effect_of", "evaluate", "evaluate_trust_policy",
     "explain_statement", "parse_operator", "parse_policy", "policy_size", "principal_matches",
 ]
