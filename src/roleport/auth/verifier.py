@@ -39,6 +39,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.utils import formatdate
+from functools import cached_property
 from typing import Protocol
 
 from roleport.auth.sigv4 import (
@@ -109,8 +110,15 @@ class SigningRequest:
     body: bytes = b""
 
     def header_values(self, name: str) -> list[str]:
-        lname = name.lower()
-        return [value for hname, value in self.headers if hname.lower() == lname]
+        return list(self._by_name.get(name.lower(), ()))
+
+    @cached_property
+    def _by_name(self) -> dict[str, list[str]]:
+        """Header values by lower-case name, in arrival order (built on first use)."""
+        out: dict[str, list[str]] = {}
+        for hname, value in self.headers:
+            out.setdefault(hname.lower(), []).append(value)
+        return out
 
 
 @dataclass(frozen=True)
@@ -179,8 +187,10 @@ def _require_aware(now: datetime) -> None:
         raise ValueError("now must be timezone-aware")
 
 
-def _find_authorization(request: SigningRequest) -> tuple[Authorization, str, str | None]:
-    """The parsed signature parameters, the request date string, and the session token."""
+def _find_authorization(request: SigningRequest, parsed: Authorization | None = None,
+                        ) -> tuple[Authorization, str, str | None]:
+    """The parsed signature parameters, the request date string, and the session token.
+    ``parsed``: the caller already parsed the Authorization header into this."""
     headers = request.header_values("authorization")
     query = parse_query(request.raw_query) if request.raw_query else {}
     if len(headers) > 1:
@@ -201,7 +211,7 @@ def _find_authorization(request: SigningRequest) -> tuple[Authorization, str, st
         raise AuthenticationError("missing", MISSING_TOKEN_MESSAGE)
     amz_dates = request.header_values("x-amz-date")
     dates = request.header_values("date")
-    auth = parse_authorization(headers[0], date_present=bool(amz_dates or dates))
+    auth = parsed or parse_authorization(headers[0], date_present=bool(amz_dates or dates))
     if amz_dates:
         return auth, ",".join(amz_dates), header_token
     signed_at = parse_amz_date(",".join(dates), allow_http_date=True)
@@ -264,12 +274,14 @@ def read_signed_request(request: SigningRequest, *, now: datetime,
                         expected_service: str | None,
                         expected_region: str | None = None,
                         max_skew: timedelta = DEFAULT_MAX_SKEW,
-                        algorithms: Collection[str] = (HMAC_ALGORITHM,)) -> SignedRequest:
+                        algorithms: Collection[str] = (HMAC_ALGORITHM,),
+                        authorization: Authorization | None = None) -> SignedRequest:
     """Every check that needs no key, in AWS's order: parameters present, date format,
     skew/expiry, ``host`` signed, algorithm, credential scope, signed headers present.
-    Then the canonical request(s)."""
+    Then the canonical request(s). ``authorization``: the request's Authorization header,
+    already parsed by the caller (not parsed again)."""
     _require_aware(now)
-    auth, amz_date_text, token = _find_authorization(request)
+    auth, amz_date_text, token = _find_authorization(request, authorization)
     signed_at = parse_amz_date(amz_date_text, allow_http_date=False)
     amz_date = format_amz_date(signed_at)
     _check_time(auth, amz_date, signed_at, now, max_skew)

@@ -115,7 +115,8 @@ class X509Request:
         used (those of reading included). Raises AuthenticationError."""
         algorithms = STANDARD_ALGORITHMS + (LABELLED_ALGORITHMS if self.lenient else ())
         signed = read_signed_request(self.request, now=now, expected_service=SERVICE,
-                                     max_skew=max_skew, algorithms=algorithms)
+                                     max_skew=max_skew, algorithms=algorithms,
+                                     authorization=self.authorization)
         used = set(self.leniencies)
         self._check_signed_headers(used)
         if self.request.header_values("transfer-encoding") and any(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import os
 from hashlib import sha256
@@ -58,7 +59,7 @@ def constant_time_equals(a: bytes | str, b: bytes | str) -> bool:
 
 def hmac_sha256(key: bytes | str, message: bytes | str) -> bytes:
     """HMAC-SHA-256 of ``message`` under ``key`` (32 bytes)."""
-    return hmac.new(_as_bytes(key), _as_bytes(message), sha256).digest()
+    return hmac.digest(_as_bytes(key), _as_bytes(message), sha256)
 
 
 def random_bytes(n: int) -> bytes:
@@ -84,7 +85,13 @@ def hkdf(key: bytes, info: bytes | str, length: int = 32, *, salt: bytes | None 
 def _aead(key: bytes) -> AESGCM:
     if len(key) != AEAD_KEY_BYTES:
         raise CryptoError(f"AEAD key must be {AEAD_KEY_BYTES} bytes, got {len(key)}")
-    return AESGCM(bytes(key))
+    return _cipher(bytes(key))
+
+
+@functools.lru_cache(maxsize=32)
+def _cipher(key: bytes) -> AESGCM:
+    """The cipher for a key, kept: a server seals and opens under a handful of keys."""
+    return AESGCM(key)
 
 
 def seal(key: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:

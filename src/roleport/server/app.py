@@ -183,9 +183,7 @@ class RoleportApp:
 
     def _record(self, request: Request, response: Response, outcome: Outcome,
                 elapsed: float) -> None:
-        self.metrics.requests.labels(outcome.service, outcome.operation,
-                                     str(response.status)).inc()
-        self.metrics.latency.labels(outcome.service, outcome.operation).observe(elapsed)
+        self.metrics.request_done(outcome.service, outcome.operation, response.status, elapsed)
         if self.settings.access_log:
             access_log.info("request", request_id=request.request_id, method=request.method,
                             path=request.path, status=response.status,

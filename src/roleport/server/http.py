@@ -42,4 +42,9 @@ class Request:
         return self.header_map.get("content-type", "").split(";")[0].strip().lower()
 
     def signing_request(self) -> SigningRequest:
+        """The request as the signature verifiers see it (built once: read the body first)."""
+        return self._signing
+
+    @cached_property
+    def _signing(self) -> SigningRequest:
         return SigningRequest(self.method, self.raw_path, self.raw_query, self.headers, self.body)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterable
+from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -35,6 +37,9 @@ def configure_logging(level: str = "info") -> None:
 
 
 class Metrics:
+    """The server's Prometheus metrics. The ``*_done`` methods keep each label
+    combination's child, so a request does not look its labels up again."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("roleport_requests", "Requests handled",
@@ -47,3 +52,23 @@ class Metrics:
         self.leniencies = Counter("roleport_signing_leniency",
                                   "CreateSession requests accepted through a leniency",
                                   ["leniency"], registry=self.registry)
+        self._children: dict[tuple[str, ...], tuple[Any, ...]] = {}
+
+    def request_done(self, service: str, operation: str, status: int, seconds: float) -> None:
+        key = ("request", service, operation, str(status))
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(service, operation, str(status)),
+                self.latency.labels(service, operation))
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def session_done(self, outcome: str, check: str | None, leniencies: Iterable[str]) -> None:
+        key = ("session", outcome, check or "none")
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (self.sessions.labels(outcome, check or "none"),)
+        children[0].inc()
+        for leniency in sorted(leniencies):
+            self.leniencies.labels(leniency).inc()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Literal
 
 from .conditions import evaluate_condition
@@ -58,18 +59,22 @@ class RequestContext:
     principal: str | None = None
     principal_type: PrincipalType | None = None
     context: Mapping[str, ContextValue] = field(default_factory=dict)
-    _keys: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.principal is not None and self.principal_type is None:
+            object.__setattr__(self, "principal_type", infer_principal_type(self.principal))
+
+    @cached_property
+    def _keys(self) -> dict[str, tuple[str, ...]]:
+        """The context by lower-case key, values as text: built when a condition or a
+        policy variable first reads it (most trust policies never do)."""
         keys: dict[str, tuple[str, ...]] = {}
         for key, value in self.context.items():
             items = [value] if isinstance(value, str | bool | int | float) else value
             values = tuple(_as_text(v) for v in items)
             keys.setdefault(key.lower(), ())
             keys[key.lower()] += values
-        object.__setattr__(self, "_keys", keys)
-        if self.principal is not None and self.principal_type is None:
-            object.__setattr__(self, "principal_type", infer_principal_type(self.principal))
+        return keys
 
     def with_action(self, action: str) -> RequestContext:
         """The same request for another action (its context keys are not read again)."""

@@ -78,6 +78,9 @@ def plain_text(pattern: Pattern) -> str:
 
 
 def glob_match(pattern: Pattern, value: str, *, ignore_case: bool = False) -> bool:
+    if isinstance(pattern, str) and "*" not in pattern and "?" not in pattern:
+        # the usual case (an action or ARN written out): a comparison
+        return pattern.lower() == value.lower() if ignore_case else pattern == value
     chunks = _chunks(pattern)
     if not has_wildcard(chunks):
         text = plain_text(chunks)

@@ -131,9 +131,7 @@ class SessionsProvider:
         outcome.notes.update({k: fields[k] for k in ("check", "leniencies", "subjectArn")
                               if k in fields})
         if self.metrics is not None:
-            self.metrics.sessions.labels(audit.outcome, audit.check or "none").inc()
-            for leniency in sorted(audit.leniencies):
-                self.metrics.leniencies.labels(leniency).inc()
+            self.metrics.session_done(audit.outcome, audit.check, audit.leniencies)
         audit_log.info("CreateSession", log="audit", request_id=request.request_id,
                        client=request.client,
                        error=error_code, **fields)
