@@ -5,7 +5,10 @@ Layout (then unpadded URL-safe base64, so the token needs no escaping in a heade
 presigned URL)::
 
     header = b"RPT" || version (1 byte) || len(key id) (1 byte) || key id (ASCII)
-    token  = header || seal(token key, zlib(JSON claims), aad=header)
+    token  = header || seal(token key, body, aad=header)
+    body   = zlib(JSON claims)   version 1: claims longer than 512 bytes (a session policy)
+             JSON claims         version 2: the usual few hundred bytes, where compressing
+                                 would cost more time than the bytes it saves are worth
 
 The token key is HKDF(server key, "roleport/sts-session-token"): the raw server key is
 never used for two purposes. Every way a token can be wrong (not base64, unknown
@@ -30,15 +33,17 @@ from roleport.sts.errors import InvalidSessionToken
 from roleport.sts.keyring import Keyring
 
 MAGIC = b"RPT"
-VERSION = 1
+VERSION_ZLIB = 1
+VERSION_PLAIN = 2
+#: claims up to this many bytes are sealed as they are (version 2)
+COMPRESS_ABOVE = 512
 PURPOSE = "sts-session-token"
 #: refuse anything longer before doing any work (AWS tokens run to a few KB)
 MAX_TOKEN_CHARS = 16 * 1024
 _MAX_PLAINTEXT = 64 * 1024
-#: zlib with a 2 KB window and small hash tables: claims are a few hundred bytes, and
-#: the default 32 KB window costs more to set up (~50 us) than the compression itself
-#: (~7 us). Any zlib inflater reads it (a smaller window is still a valid zlib stream).
-_DEFLATE_WBITS, _DEFLATE_MEM_LEVEL = 11, 3
+#: zlib with a 4 KB window and small hash tables: the default 32 KB window costs more to
+#: set up than compressing a few KB. Any zlib inflater reads it.
+_DEFLATE_WBITS, _DEFLATE_MEM_LEVEL = 12, 4
 INVALID_MESSAGE = "The security token included in the request is invalid."
 
 
@@ -105,11 +110,11 @@ def _compress(data: bytes) -> bytes:
     return deflater.compress(data) + deflater.flush()
 
 
-def _header(key_id: str) -> bytes:
+def _header(key_id: str, version: int) -> bytes:
     kid = key_id.encode("ascii")
     if not 0 < len(kid) < 256:
         raise ValueError("key id must be 1..255 ASCII characters")
-    return MAGIC + bytes([VERSION, len(kid)]) + kid
+    return MAGIC + bytes([version, len(kid)]) + kid
 
 
 class SessionTokenCodec:
@@ -122,9 +127,13 @@ class SessionTokenCodec:
         key_id = self._keyring.current
         key = self._keyring.derived(key_id, PURPOSE)
         assert key is not None
-        header = _header(key_id)
-        body = json.dumps(_claims_json(claims), separators=(",", ":"), ensure_ascii=False)
-        return _b64(header + seal(key, _compress(body.encode("utf-8")), aad=header))
+        body = json.dumps(_claims_json(claims), separators=(",", ":"),
+                          ensure_ascii=False).encode("utf-8")
+        if len(body) > COMPRESS_ABOVE:
+            header, body = _header(key_id, VERSION_ZLIB), _compress(body)
+        else:
+            header = _header(key_id, VERSION_PLAIN)
+        return _b64(header + seal(key, body, aad=header))
 
     def open(self, token: str) -> SessionClaims:
         return self.open_with_key_id(token)[1]
@@ -135,7 +144,7 @@ class SessionTokenCodec:
             raise InvalidSessionToken(INVALID_MESSAGE)
         try:
             raw = _unb64(token)
-            if raw[:3] != MAGIC or len(raw) < 5 or raw[3] != VERSION:
+            if raw[:3] != MAGIC or len(raw) < 5 or raw[3] not in (VERSION_ZLIB, VERSION_PLAIN):
                 raise ValueError("not a Roleport session token")
             end = 5 + raw[4]
             header, sealed = raw[:end], raw[end:]
@@ -143,10 +152,12 @@ class SessionTokenCodec:
             key = self._keyring.derived(key_id, PURPOSE)
             if key is None:
                 raise ValueError("unknown key id")
-            inflater = zlib.decompressobj()
-            plain = inflater.decompress(open_(key, sealed, aad=header), _MAX_PLAINTEXT)
-            if inflater.unconsumed_tail:
-                raise ValueError("too large")
+            plain = open_(key, sealed, aad=header)
+            if raw[3] == VERSION_ZLIB:
+                inflater = zlib.decompressobj()
+                plain = inflater.decompress(plain, _MAX_PLAINTEXT)
+                if inflater.unconsumed_tail:
+                    raise ValueError("too large")
             return key_id, _claims_from(json.loads(plain.decode("utf-8")))
         except (CryptoError, ValueError, KeyError, TypeError, IndexError, zlib.error,
                 UnicodeDecodeError, binascii.Error):

@@ -173,3 +173,38 @@ def test_any_single_bit_flip_is_refused(data):
 def test_arbitrary_text_never_opens_and_never_crashes(text):
     with pytest.raises(InvalidSessionToken):
         SessionTokenCodec(Keyring.of(KEY_A)).open(text)
+
+
+def _version(token: str) -> int:
+    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))[3]
+
+
+def test_usual_claims_are_sealed_plain_and_large_ones_compressed():
+    codec = SessionTokenCodec(Keyring.of(KEY_A))
+    small = claims(session_policy=None, policy_arns=())
+    large = claims(session_policy='{"Statement": [' + ",".join(['{"Effect": "Allow"}'] * 60)
+                   + "]}")
+    small_token, large_token = codec.seal(small), codec.seal(large)
+    assert (_version(small_token), _version(large_token)) == (2, 1)
+    assert codec.open(small_token) == small
+    assert codec.open(large_token) == large
+    assert len(large_token) < len(large.session_policy)  # compression paid off
+
+
+def test_tokens_of_the_earlier_layout_still_open():
+    """Version 1 as sealed before: zlib level 9 with the default window (a replica not
+    yet upgraded, or a token minted before the upgrade)."""
+    import json
+    import zlib
+
+    from roleport.crypto.secrets import seal
+    from roleport.sts import tokens
+
+    keyring = Keyring.of(KEY_A)
+    original = claims()
+    header = b"RPT" + bytes([1, len(keyring.current)]) + keyring.current.encode()
+    body = json.dumps(tokens._claims_json(original), separators=(",", ":")).encode()
+    sealed = seal(keyring.derived(keyring.current, tokens.PURPOSE), zlib.compress(body, 9),
+                  aad=header)
+    token = base64.urlsafe_b64encode(header + sealed).rstrip(b"=").decode()
+    assert SessionTokenCodec(keyring).open(token) == original
