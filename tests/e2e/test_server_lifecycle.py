@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import stat
 
 import pytest
@@ -83,8 +85,46 @@ def test_workers_share_the_port_and_stop_cleanly(tmp_path, pki):
         ids = {ra.create_trust_anchor(name=f"w{i}", source=bundle_source(pki.root))[
             "trustAnchor"]["trustAnchorId"] for i in range(10)}
         assert {t["trustAnchorId"] for t in ra.list_trust_anchors()["trustAnchors"]} == ids
+        # a burst of connections is spread over both workers (one listening socket each),
+        # not accepted by whichever woke first
+        port = int(srv.endpoint.rsplit(":", 1)[1])
+        sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(32)]
+        try:
+            counts = _accepted_connections(children, port, expected=32)
+        finally:
+            for sock in sockets:
+                sock.close()
+        assert sum(counts.values()) >= 32  # and any keep-alive connection of the client
+        assert min(counts.values()) >= 4, counts
     assert srv.process.returncode == 0
     assert "".join(srv.output).count("Roleport is serving on") == 1
+
+
+def _accepted_connections(pids: list[int], port: int, expected: int) -> dict[int, int]:
+    """Established connections on ``port`` held by each process, from /proc."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while True:
+        established = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as lines:
+                for line in list(lines)[1:]:
+                    fields = line.split()
+                    if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        established.add(fields[9])
+        counts = {}
+        for pid in pids:
+            inodes = set()
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if target.startswith("socket:["):
+                        inodes.add(target[8:-1])
+            counts[pid] = len(inodes & established)
+        if sum(counts.values()) >= expected or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.05)
 
 
 def test_idle_keep_alive_tls_connections_do_not_hold_the_stop(tmp_path):

@@ -16,15 +16,24 @@ from roleport.config import DEFAULT_PORT, DEFAULT_REGION, Settings
 from roleport.domain.quotas import Quotas
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, workers: int = 1) -> socket.socket:
+    """The server's address, bound here so a busy port fails at once. With several
+    workers it is only reserved (SO_REUSEPORT, not listening): each worker listens on its
+    own socket at the same address (server/workers.py)."""
+    from roleport.server.workers import reuse_port_supported
+
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    per_worker = workers > 1 and reuse_port_supported()
+    if per_worker:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
+    if not per_worker:
+        sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 
@@ -169,7 +178,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     admin = bootstrap.ensure_admin_key(settings, store)
     keyring = bootstrap.ensure_keyring(settings)
     tls = bootstrap.ensure_tls(settings)
-    sock = _bind(host, port)
+    sock = _bind(host, port, workers=workers)
     settings = _with_port(settings, sock.getsockname()[1])
     if workers > 1:
         store.dispose()  # each worker opens its own pool after the fork

@@ -1,9 +1,15 @@
-"""Run the server in one process, or pre-fork N worker processes sharing one socket.
+"""Run the server in one process, or pre-fork N worker processes on one address.
 
 Each worker builds its own application (database pool, caches) after the fork, so
-nothing with threads or connections crosses it. The parent only supervises: it forwards
-SIGTERM/SIGINT to the workers, waits for them to stop, and replaces a worker that dies
-unexpectedly (with a pause when they keep dying, so a crash loop cannot spin).
+nothing with threads or connections crosses it. Where the system has SO_REUSEPORT
+(Linux), each worker listens on a socket of its own at the parent's address and the
+kernel spreads new connections evenly across them; with one shared listening socket,
+whichever worker woke first would accept most of a burst of connections (57 of 64
+measured with two workers) and serve them alone, with the latency that goes with it.
+
+The parent only supervises: it forwards SIGTERM/SIGINT to the workers, waits for them to
+stop, and replaces a worker that dies unexpectedly (with a pause when they keep dying, so
+a crash loop cannot spin).
 """
 
 from __future__ import annotations
@@ -49,6 +55,23 @@ def make_uvicorn_server(config: Any) -> Any:
     return Server(config)
 
 
+def reuse_port_supported() -> bool:
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def listener_for_worker(sock: socket.socket) -> socket.socket:
+    """The socket a worker accepts on: ``sock`` when it listens already, else a socket of
+    the worker's own bound to the same address with SO_REUSEPORT (``sock`` reserves it)."""
+    if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+        return sock
+    own = socket.socket(sock.family, sock.type)
+    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    own.bind(sock.getsockname())
+    own.listen(2048)
+    return own
+
+
 def run(make_server: Callable[[], Any], sock: socket.socket, workers: int) -> int:
     """Serve on ``sock`` until stopped; return the exit status."""
     if workers <= 1:
@@ -62,7 +85,7 @@ def _child(make_server: Callable[[], Any], sock: socket.socket) -> None:
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        make_server().run(sockets=[sock])
+        make_server().run(sockets=[listener_for_worker(sock)])
     except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
         traceback.print_exc()
         status = 1
