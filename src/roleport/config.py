@@ -48,10 +48,10 @@ class Settings:
     workers: int = 1
     #: request threads per worker
     threads: int = 4
-    #: where requests run: ``loop`` (the worker's event loop), ``threads`` (its thread
-    #: pool), or ``auto``: the loop with the embedded SQLite database and no upstream,
-    #: else the pool. Either way a request that must wait on the network runs on the pool.
-    dispatch: str = "auto"
+    #: where requests run: ``threads`` (the worker's pool) or ``loop`` (its event loop, no
+    #: thread hand-off; see roleport.offload). A request that must wait on the network
+    #: runs on the pool either way.
+    dispatch: str = "threads"
     log_level: str = "info"
     access_log: bool = True
 
@@ -71,10 +71,7 @@ class Settings:
     @property
     def requests_on_loop(self) -> bool:
         """Whether requests run on the event loop (see :mod:`roleport.offload`)."""
-        if self.dispatch != "auto":
-            return self.dispatch == "loop"
-        embedded = self.resolved_database_url.startswith("sqlite")
-        return embedded and not self.upstream_endpoint
+        return self.dispatch == "loop"
 
     @property
     def resolved_database_url(self) -> str:

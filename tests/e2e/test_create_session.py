@@ -228,6 +228,23 @@ def test_revoked_by_imported_crl_and_disabled_crl_ignored(world: Setup, pki) -> 
 
 
 def test_crl_distribution_points(world: Setup, pki) -> None:
+    _check_crl_distribution_points(world, pki)
+
+
+def test_crl_distribution_points_with_requests_on_the_event_loop(tmp_path, pki) -> None:
+    """The fetch moves the request from the loop to the pool (roleport.offload): same
+    answers, and nothing recorded twice."""
+    with RoleportServer(tmp_path / "loop", extra_args=["--dispatch", "loop"]) as srv:
+        world = Setup(srv, srv.new_account(), [pki.root])
+        _check_crl_distribution_points(world, pki)
+        subjects = world.ra.list_subjects()["subjects"]
+        assert len(subjects) == 3
+        for summary in subjects:
+            subject = world.ra.get_subject(subjectId=summary["subjectId"])["subject"]
+            assert len(subject["credentials"]) == 1
+
+
+def _check_crl_distribution_points(world: Setup, pki) -> None:
     world.ra.update_trust_anchor(trustAnchorId=world.trust_anchor["trustAnchorId"],
                                  crlDpRevocationEnabled=True)
     with crl_server() as (base, routes):
