@@ -48,10 +48,11 @@ class Settings:
     workers: int = 1
     #: request threads per worker
     threads: int = 4
-    #: where requests run: ``threads`` (the worker's pool) or ``loop`` (its event loop, no
-    #: thread hand-off; see roleport.offload). A request that must wait on the network
-    #: runs on the pool either way.
-    dispatch: str = "threads"
+    #: where requests run: ``loop`` (the worker's event loop, one request per turn, no
+    #: thread hand-off; see roleport.offload), ``threads`` (its pool), or ``auto``: the
+    #: loop with the embedded SQLite database and no upstream, else the pool. A request
+    #: that must wait on the network runs on the pool either way.
+    dispatch: str = "auto"
     log_level: str = "info"
     access_log: bool = True
 
@@ -71,7 +72,10 @@ class Settings:
     @property
     def requests_on_loop(self) -> bool:
         """Whether requests run on the event loop (see :mod:`roleport.offload`)."""
-        return self.dispatch == "loop"
+        if self.dispatch != "auto":
+            return self.dispatch == "loop"
+        embedded = self.resolved_database_url.startswith("sqlite")
+        return embedded and not self.upstream_endpoint
 
     @property
     def resolved_database_url(self) -> str:

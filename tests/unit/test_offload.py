@@ -47,7 +47,16 @@ def test_run_on_loop_returns_the_result_and_passes_arguments() -> None:
     assert run_on_loop(lambda a, b: a + b, 2, 3) == 5
 
 
-@pytest.mark.parametrize(("dispatch", "expected"), [("threads", False), ("loop", True)])
-def test_where_requests_run(dispatch: str, expected: bool) -> None:
-    assert Settings(dispatch=dispatch).requests_on_loop is expected
-    assert Settings().requests_on_loop is False  # the pool unless asked
+@pytest.mark.parametrize(("dispatch", "database_url", "upstream", "expected"), [
+    ("auto", None, None, True),  # embedded SQLite
+    ("auto", "sqlite:////tmp/x.db", None, True),
+    ("auto", "postgresql+psycopg://localhost/test", None, False),
+    ("auto", None, "aws", False),
+    ("loop", "postgresql+psycopg://localhost/test", None, True),
+    ("threads", None, None, False),
+])
+def test_where_requests_run(dispatch: str, database_url: str | None, upstream: str | None,
+                            expected: bool) -> None:
+    settings = Settings(dispatch=dispatch, database_url=database_url,
+                        upstream_endpoint=upstream)
+    assert settings.requests_on_loop is expected

@@ -119,14 +119,14 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
               type=click.IntRange(1, 256),
               help="Request threads per worker (requests are CPU-bound: a few suffice; more "
                    "help when an upstream STS or CRL distribution point is slow).")
-@click.option("--dispatch", envvar="ROLEPORT_DISPATCH", default="threads", show_default=True,
-              type=click.Choice(["threads", "loop"]),
-              help="Where requests run: on each worker's --threads pool, or on its event loop "
-                   "(no thread hand-off: about a fifth less CPU per CreateSession, but a "
-                   "saturated worker then accepts new connections slowly; suits a fixed set "
-                   "of keep-alive connections, e.g. behind a proxy). A request that must "
-                   "wait on the network (CRL distribution point, upstream STS) always runs "
-                   "on the pool.")
+@click.option("--dispatch", envvar="ROLEPORT_DISPATCH", default="auto", show_default=True,
+              type=click.Choice(["auto", "loop", "threads"]),
+              help="Where requests run: on each worker's event loop, one per turn of the "
+                   "loop (no thread hand-off: less CPU per request), on its --threads pool "
+                   "(a request waiting on the database holds only its thread), or auto: the "
+                   "loop with the embedded SQLite database and no upstream, else the pool. A "
+                   "request that must wait on the network (CRL distribution point, upstream "
+                   "STS) always runs on the pool.")
 @upstream_options
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, region: str,
           account_id: str, plain_http: bool, tls_cert: Path | None, tls_key: Path | None,

@@ -28,7 +28,8 @@ from roleport.domain.tagging import TaggingService
 from roleport.domain.trust_anchors import TrustAnchorService
 from roleport.errors import ValidationError
 from roleport.iam.roles import RoleRegistry
-from roleport.offload import MoveToThread, run_on_loop
+from roleport.offload import MoveToThread
+from roleport.server.dispatch import LoopQueue
 from roleport.server.http import Request
 from roleport.server.observability import Metrics
 from roleport.server.pipeline import Outcome, Pipeline, health_body
@@ -95,7 +96,7 @@ class RoleportApp:
         self.pipeline = pipeline
         self.metrics = metrics
         self.started = time.time()
-        self._on_loop = settings.requests_on_loop
+        self._loop_queue = LoopQueue() if settings.requests_on_loop else None
         self._executor = ThreadPoolExecutor(max_workers=settings.threads,
                                             thread_name_prefix="roleport")
 
@@ -133,9 +134,9 @@ class RoleportApp:
         self._record(request, response, outcome, time.perf_counter() - started)
 
     async def _handle(self, request: Request, outcome: Outcome) -> tuple[Response, Outcome]:
-        if self._on_loop:
+        if self._loop_queue is not None:
             try:
-                return run_on_loop(self.pipeline.handle, request, outcome), outcome
+                return await self._loop_queue.run(self.pipeline.handle, request, outcome), outcome
             except MoveToThread:
                 outcome = Outcome()  # the request starts again: nothing of the first run
         loop = asyncio.get_running_loop()
