@@ -1,4 +1,4 @@
-"""Running requests on the event loop, one per turn of the loop, in arrival order.
+"""Running requests on the event loop, in arrival order, with turns for the loop.
 
 With ``--dispatch loop`` a worker runs its requests on its event loop (see
 :mod:`roleport.offload`). Run straight from each connection's task, a saturated loop
