@@ -100,6 +100,51 @@ def test_workers_share_the_port_and_stop_cleanly(tmp_path, pki):
     assert "".join(srv.output).count("Roleport is serving on") == 1
 
 
+
+def test_a_port_already_served_is_refused_even_with_several_workers(tmp_path):
+    """Workers use SO_REUSEPORT, which would let a second server share the port of the
+    first: the second must refuse to start instead."""
+    import subprocess
+    import sys
+
+    with RoleportServer(tmp_path / "first", http=True, extra_args=["--workers", "2"]) as srv:
+        port = srv.endpoint.rsplit(":", 1)[1]
+        second = subprocess.run(
+            [sys.executable, "-m", "roleport.cli.main", "serve", "--http", "--port", port,
+             "--data-dir", str(tmp_path / "second"), "--workers", "2"],
+            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert second.returncode != 0
+        assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+        assert srv.client("sts").get_caller_identity()["Account"]  # the first one serves on
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path):
+    import signal
+    import time
+
+    srv = RoleportServer(tmp_path / "orphans", http=True, extra_args=["--workers", "2"])
+    srv.start()
+    try:
+        children = [int(p) for p in open(
+            f"/proc/{srv.process.pid}/task/{srv.process.pid}/children").read().split()]
+        assert len(children) == 2
+        srv.process.send_signal(signal.SIGKILL)
+        srv.process.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in children)
+    finally:
+        srv.stop()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"  # a zombie has stopped
+    except FileNotFoundError:
+        return False
+
 def _accepted_connections(pids: list[int], port: int, expected: int) -> dict[int, int]:
     """Established connections on ``port`` held by each process, from /proc."""
     import time

@@ -23,17 +23,31 @@ def _bind(host: str, port: int, *, workers: int = 1) -> socket.socket:
     from roleport.server.workers import reuse_port_supported
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    per_worker = workers > 1 and reuse_port_supported()
-    if per_worker:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    if not per_worker:
+
+    def bound(at_port: int, *, reuse_port: bool) -> socket.socket:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            sock.bind((host, at_port))
+        except OSError as exc:
+            sock.close()
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        return sock
+
+    if not (workers > 1 and reuse_port_supported()):
+        sock = bound(port, reuse_port=False)
         sock.listen(2048)
+    else:
+        # SO_REUSEPORT would let this server share a port another one (of the same user)
+        # already serves: a plain bind first proves the port is free, then the reserving
+        # socket takes it over.
+        probe = bound(port, reuse_port=False)
+        port = probe.getsockname()[1]
+        probe.close()
+        sock = bound(port, reuse_port=True)
     sock.set_inheritable(True)
     return sock
 

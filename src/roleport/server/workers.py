@@ -80,11 +80,27 @@ def run(make_server: Callable[[], Any], sock: socket.socket, workers: int) -> in
     return _supervise(make_server, sock, workers)
 
 
-def _child(make_server: Callable[[], Any], sock: socket.socket) -> None:
+def _stop_with_parent(parent: int) -> None:
+    """Have the kernel send this worker SIGTERM when the supervisor dies, even by SIGKILL:
+    an orphaned worker would go on serving (and holding the port) unsupervised. Linux only;
+    elsewhere the supervisor's SIGTERM is the only stop."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:  # the supervisor died before the request took effect
+        os._exit(0)
+
+
+def _child(make_server: Callable[[], Any], sock: socket.socket, parent: int) -> None:
     status = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _stop_with_parent(parent)
         make_server().run(sockets=[listener_for_worker(sock)])
     except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
         traceback.print_exc()
@@ -101,10 +117,12 @@ def _supervise(make_server: Callable[[], Any], sock: socket.socket, workers: int
     sys.stdout.flush()  # or every worker would print what the parent had buffered
     sys.stderr.flush()
 
+    parent = os.getpid()
+
     def spawn() -> None:
         pid = os.fork()
         if pid == 0:
-            _child(make_server, sock)
+            _child(make_server, sock, parent)
         children[pid] = time.monotonic()
 
     def stop(signum: int, _frame: object) -> None:
