@@ -1,23 +1,34 @@
-# Roleport developer entry points. Every target creates .venv on first use.
+# Roleport developer entry points. Every target creates .venv on first use, from uv.lock:
+# a fresh clone installs the same versions every time (`make lock` refreshes them on purpose).
 PYTHON ?= python3
 VENV   ?= .venv
+TOOLS  ?= .tools
 BIN    := $(VENV)/bin
+UV     := $(TOOLS)/bin/uv
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test lint bench clean
+# uv installs into .venv with the machine's Python; it never downloads an interpreter.
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+.PHONY: run test install install-test lock lock-check lint bench clean
+
+# uv itself, pinned with hashes (requirements/uv.txt), in a venv of its own
+$(UV): requirements/uv.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --require-hashes -r requirements/uv.txt
+	touch $(UV)
+
+$(STAMP): pyproject.toml uv.lock $(UV)
+	$(UV) sync --quiet --locked --inexact
 	touch $(STAMP)
 
-$(TEST_STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(TEST_STAMP): pyproject.toml uv.lock $(UV)
+	$(UV) sync --quiet --locked --extra test
 	touch $(STAMP) $(TEST_STAMP)
 
 install: $(STAMP)
@@ -31,8 +42,16 @@ run: $(STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
+## make lock: re-resolve uv.lock to the newest versions pyproject.toml's ranges allow
+lock: $(UV)
+	$(UV) lock --upgrade
+
+## make lock-check: fail when uv.lock no longer matches pyproject.toml
+lock-check: $(UV)
+	$(UV) lock --check
+
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info
+	rm -rf $(VENV) $(TOOLS) .pytest_cache build dist src/*.egg-info

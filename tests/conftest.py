@@ -8,8 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-PG_ADMIN_URL = os.environ.get("ROLEPORT_TEST_POSTGRES_URL",
-                              "postgresql://postgres@127.0.0.1:5432/test")
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+_THROWAWAY = None
+
+
+def pg_admin_url() -> str:
+    return os.environ.get("ROLEPORT_TEST_POSTGRES_URL", DEFAULT_PG_URL)
 
 
 def _pg_connect(url: str):  # noqa: ANN202
@@ -18,22 +22,52 @@ def _pg_connect(url: str):  # noqa: ANN202
     return psycopg.connect(url, autocommit=True, connect_timeout=5)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Once per run (in the xdist controller): make sure a PostgreSQL answers.
+
+    When nothing answers at ROLEPORT_TEST_POSTGRES_URL (default: 127.0.0.1:5432), start a
+    throwaway server (tests/pg_server.py) and point every worker at it.
+    """
+    global _THROWAWAY
+    if os.environ.get("PYTEST_XDIST_WORKER") or config.option.collectonly:
+        return
+    try:
+        _pg_connect(pg_admin_url()).close()
+        return
+    except Exception:  # noqa: BLE001 - any failure to connect: bring our own
+        pass
+    from tests.pg_server import ThrowawayPostgres, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        return  # postgres_url fails with the reason
+    _THROWAWAY = ThrowawayPostgres.start(bindir)
+    os.environ["ROLEPORT_TEST_POSTGRES_URL"] = _THROWAWAY.url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _THROWAWAY
+    if _THROWAWAY is not None:
+        _THROWAWAY.stop()
+        _THROWAWAY = None
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session (dropped afterwards).
 
-    Under CI=true an unreachable PostgreSQL fails the run instead of skipping.
+    The server is the one at ROLEPORT_TEST_POSTGRES_URL, or the throwaway one this run
+    started (pytest_configure); a PostgreSQL that cannot be had fails the test, never skips it.
     """
+    url = pg_admin_url()
     try:
-        admin = _pg_connect(PG_ADMIN_URL)
+        admin = _pg_connect(url)
     except Exception as exc:  # noqa: BLE001
-        message = f"PostgreSQL is unreachable at {PG_ADMIN_URL}: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        pytest.fail(f"PostgreSQL is unreachable at {url} and no server binaries were found "
+                    f"to start one (install the test extras: make install-test): {exc}")
     name = f"roleport_{uuid.uuid4().hex[:12]}"
     admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    base = url.rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}"
     finally:
