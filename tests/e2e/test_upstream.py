@@ -1,5 +1,5 @@
 """Upstream mode against moto's server: roles read from moto's IAM, credentials from moto's
-STS AssumeRole, and those credentials list a bucket in moto's S3 (moto checks them: its
+STS AssumeRole, and those credentials read an object in moto's S3 (moto checks them: its
 request authentication is switched on once the fixtures are in place)."""
 
 from __future__ import annotations
@@ -73,9 +73,12 @@ def _seed(moto: Moto) -> tuple[str, str]:
         "Condition": {"StringEqualsIfExists": {"aws:PrincipalTag/x509Subject/OU": "data"}}}]}
     iam.create_role(RoleName="reader", Path="/workloads/", MaxSessionDuration=7200,
                     AssumeRolePolicyDocument=json.dumps(trust))
+    # Reads are checked with GetObject: moto >= 5.2 authorises ListObjects(V2) as the
+    # operation name (s3:ListObjectsV2), not as AWS does (s3:ListBucket), while GetObject is
+    # s3:GetObject on the object's ARN in both.
     iam.put_role_policy(RoleName="reader", PolicyName="read", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::data"}]}))
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/*"}]}))
     iam.create_role(RoleName="service-only", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": "sts:AssumeRole",
@@ -161,10 +164,9 @@ def test_sts_assume_role_through_roleport_gives_credentials_moto_s3_accepts(
     creds = out["Credentials"]
     s3 = moto.client("s3", (creds["AccessKeyId"], creds["SecretAccessKey"]),
                      aws_session_token=creds["SessionToken"])
-    listed = s3.list_objects_v2(Bucket="data")
-    assert [o["Key"] for o in listed["Contents"]] == ["hello.txt"]
+    assert s3.get_object(Bucket="data", Key="hello.txt")["Body"].read() == b"hi"
     with pytest.raises(ClientError) as exc:  # moto enforces the role's policy
-        s3.list_objects_v2(Bucket="secret")
+        s3.get_object(Bucket="secret", Key="hello.txt")
     assert exc.value.response["Error"]["Code"] == "AccessDenied"
     # and moto knows who they are
     me = moto.client("sts", (creds["AccessKeyId"], creds["SecretAccessKey"]),
@@ -199,7 +201,9 @@ def test_the_issuer_create_session_uses_evaluates_locally_then_asks_the_upstream
     assert issued.source_identity == "CN=reader-1"
     s3 = moto.client("s3", (issued.access_key_id, issued.secret_access_key),
                      aws_session_token=issued.session_token)
-    assert s3.list_objects_v2(Bucket="data")["KeyCount"] == 1
+    assert s3.get_object(Bucket="data", Key="hello.txt")["Body"].read() == b"hi"
+    with pytest.raises(ClientError):
+        s3.get_object(Bucket="secret", Key="hello.txt")
     # the trust policy's condition on the certificate's OU is evaluated by Roleport
     other = _request(context={"aws:SourceArn": ANCHOR, "aws:PrincipalTag/x509Subject/OU": "ops"},
                      session_tags=[("x509Subject/OU", "ops")])
