@@ -25,7 +25,7 @@ from datetime import datetime
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from roleport.crypto.algorithms import (
@@ -197,12 +197,14 @@ class Certificate:
         self._mldsa_variant = mldsa_variant_for_oid(oid)
         self._key_size: int | None = None
         self._curve: str | None = None
-        if self._key_type in ("RSA", "EC", "DSA"):
+        # DSA keys are refused by key type alone (key_weakness): never loaded, and the
+        # deprecated DSA classes never named, so that no deprecation warning is printed
+        if self._key_type in ("RSA", "EC"):
             try:
                 key = cert.public_key()
             except UnsupportedAlgorithm as exc:  # e.g. an EC curve OpenSSL does not know
                 raise CertificateError(f"certificate public key is not supported: {exc}") from exc
-            if isinstance(key, (rsa.RSAPublicKey, dsa.DSAPublicKey)):
+            if isinstance(key, rsa.RSAPublicKey):
                 self._key_size = key.key_size
             elif isinstance(key, ec.EllipticCurvePublicKey):
                 self._key_size = key.curve.key_size
@@ -515,11 +517,8 @@ def _verify_signature(public_key: object, signature: bytes, data: bytes, paramet
         if not isinstance(parameters, ec.ECDSA):
             raise TypeError("unexpected ECDSA signature parameters")
         public_key.verify(signature, data, parameters)
-    elif isinstance(public_key, dsa.DSAPublicKey):
-        if hash_algorithm is None:
-            raise TypeError("DSA signature without a hash")
-        public_key.verify(signature, data, hash_algorithm)
-    else:  # Ed25519, Ed448, ML-DSA: verify(signature, data)
+    else:  # Ed25519, Ed448, ML-DSA: verify(signature, data); DSA (unsupported) fails here
+
         verify = getattr(public_key, "verify", None)
         if verify is None:
             raise TypeError(f"cannot verify with {type(public_key).__name__}")
