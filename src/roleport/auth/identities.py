@@ -19,6 +19,7 @@ from roleport.storage.base import UnitOfWorkFactory
 from roleport.sts.claims import SessionClaims
 from roleport.sts.credentials import SessionCredentials, is_session_key
 from roleport.sts.errors import ExpiredSessionToken, InvalidSessionToken
+from roleport.sts.tokens import INVALID_MESSAGE
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,11 @@ SESSION_SERVICES = frozenset({"sts"})
 
 
 class AccessKeyLookup:
-    """``lookup(access_key_id, session_token)`` over the stored long-term keys."""
+    """``lookup(access_key_id, session_token)`` over the stored long-term keys.
+
+    A long-term key has no session token: a request that carries one with it is refused
+    (``invalid-token``) as AWS refuses it, whatever the token, before any database read.
+    """
 
     def __init__(self, store: UnitOfWorkFactory, ttl_seconds: float = 30.0) -> None:
         self._store = store
@@ -53,6 +58,8 @@ class AccessKeyLookup:
         self._lock = threading.Lock()
 
     def __call__(self, access_key_id: str, session_token: str | None) -> Credential | None:
+        if session_token:
+            raise AuthenticationError("invalid-token", INVALID_MESSAGE)
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(access_key_id)
