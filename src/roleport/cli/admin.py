@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -14,13 +15,11 @@ from roleport.config import Settings
 
 
 def _store(data_dir: Path, database_url: str | None):  # noqa: ANN202
-    from roleport.storage.sql import engine, migrate
-    from roleport.storage.sql.unit_of_work import SqlStore
+    from roleport.server.bootstrap import open_store
 
-    settings = Settings(data_dir=data_dir, database_url=database_url)
-    eng = engine.create(settings.resolved_database_url, pool_size=1)
-    migrate.upgrade(eng)
-    return SqlStore(eng)
+    settings = Settings(data_dir=data_dir, database_url=database_url,
+                        **Settings.keys_from_env(os.environ))
+    return open_store(settings, pool_size=1)
 
 
 @click.group()
