@@ -158,7 +158,11 @@ def rotate_server_key(settings: Settings, *,
                       retire_after_seconds: int = RETIRE_AFTER_SECONDS) -> Keyring:
     """Make a new current key in the data dir; the previous one keeps opening the tokens it
     sealed for ``retire_after_seconds``, and keys past their retirement are dropped.
-    Servers read the file at start: restart them (all replicas) to use the new key."""
+    Servers read the file at start: restart them (all replicas) to use the new key.
+
+    Stored secrets still sealed under a key about to be dropped (no server restarted since
+    it stopped being current) are first re-sealed under the previous current key, which
+    the file keeps: dropping a key never makes a stored secret unreadable."""
     if settings.server_key:
         raise SystemExit("the server key comes from ROLEPORT_SERVER_KEY: rotate it there "
                          "(new key first, then the old one, comma-separated)")
@@ -171,7 +175,19 @@ def rotate_server_key(settings: Settings, *,
         if entry["id"] == data["current"]:
             entry.setdefault("retireAt", retire_at)
     key_id, entry = _new_key_entry(now)
-    data = {"current": key_id, "keys": [entry, *_live(data["keys"], key_id, now)]}
+    kept = _live(data["keys"], key_id, now)
+    if len(kept) < len(data["keys"]) and not (settings.secrets_key or
+                                               settings.secrets_key_file):
+        # every key opens; the previous current one seals, unless it goes too
+        target = data["current"] if any(k["id"] == data["current"] for k in kept) else key_id
+        ring = _keyring_from_file({"current": target, "keys": [entry, *data["keys"]]}, now,
+                                  retired_too=True)
+        store = open_store(settings, pool_size=1, secrets_keys=ring)
+        try:
+            reseal_secrets(store)
+        finally:
+            store.dispose()
+    data = {"current": key_id, "keys": [entry, *kept]}
     write_private(path, json.dumps(data, indent=2) + "\n")
     return _keyring_from_file(data, now)
 
@@ -201,12 +217,13 @@ def secrets_keyring(settings: Settings, server_keys: Keyring | None = None) -> K
                               retired_too=True)
 
 
-def open_store(settings: Settings, *, pool_size: int = 8,
-               server_keys: Keyring | None = None) -> SqlStore:
-    """The database, migrated, with the sealer of its stored secrets."""
+def open_store(settings: Settings, *, pool_size: int = 8, server_keys: Keyring | None = None,
+               secrets_keys: Keyring | None = None) -> SqlStore:
+    """The database, migrated, with the sealer of its stored secrets (``secrets_keys``, or
+    those :func:`secrets_keyring` finds)."""
     from roleport.storage.sql import engine, migrate
 
-    sealer = SecretSealer(secrets_keyring(settings, server_keys))
+    sealer = SecretSealer(secrets_keys or secrets_keyring(settings, server_keys))
     eng = engine.create(settings.resolved_database_url, pool_size=pool_size)
     migrate.upgrade(eng, sealer=sealer)
     return SqlStore(eng, sealer)
