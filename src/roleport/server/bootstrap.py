@@ -32,8 +32,6 @@ TLS_DIR = "tls"
 
 log = logging.getLogger("roleport.bootstrap")
 
-__all__ = ["ensure_data_dir", "open_store", "write_private"]
-
 
 def ensure_data_dir(settings: Settings) -> Path:
     return ensure_private_dir(Path(settings.data_dir))
