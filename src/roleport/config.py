@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from roleport.domain.quotas import Quotas
 
@@ -27,6 +29,10 @@ class Settings:
     admin_access_key_id: str | None = None
     admin_secret_access_key: str | None = None
     server_key: str | None = None
+    #: a separate key-encryption key for the secrets at rest (same format as server_key),
+    #: given as such or as a file holding it; without either, the server keys seal them
+    secrets_key: str | None = None
+    secrets_key_file: Path | None = None
     quotas: Quotas = field(default_factory=Quotas)
     strict_signing: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -55,6 +61,15 @@ class Settings:
     dispatch: str = "auto"
     log_level: str = "info"
     access_log: bool = True
+
+    @staticmethod
+    def keys_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+        """The key settings every command that opens the database reads from the
+        environment (``ROLEPORT_SERVER_KEY``, ``ROLEPORT_SECRETS_KEY[_FILE]``)."""
+        key_file = environ.get("ROLEPORT_SECRETS_KEY_FILE") or None
+        return {"server_key": environ.get("ROLEPORT_SERVER_KEY") or None,
+                "secrets_key": environ.get("ROLEPORT_SECRETS_KEY") or None,
+                "secrets_key_file": Path(key_file) if key_file else None}
 
     @property
     def scheme(self) -> str:

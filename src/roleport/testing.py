@@ -347,28 +347,29 @@ class RoleportServer:
 
     @property
     def admin(self) -> Account:
-        data = json.loads((self.data_dir / "admin-credentials.json").read_text())
         if "ROLEPORT_ADMIN_ACCESS_KEY_ID" in self.env:
-            return Account(data["accountId"], self.env["ROLEPORT_ADMIN_ACCESS_KEY_ID"],
+            # keys from the environment are not written to the data dir
+            info = json.loads((self.data_dir / "server.json").read_text())
+            return Account(info["accountId"], self.env["ROLEPORT_ADMIN_ACCESS_KEY_ID"],
                            self.env["ROLEPORT_ADMIN_SECRET_ACCESS_KEY"])
+        data = json.loads((self.data_dir / "admin-credentials.json").read_text())
         return Account(data["accountId"], data["accessKeyId"], data["secretAccessKey"])
 
     def new_account(self, account_id: str | None = None) -> Account:
         """Create a fresh account (random id unless given) with an admin key pair."""
         from roleport import ids
         from roleport.config import Settings
-        from roleport.server.bootstrap import add_access_key
-        from roleport.storage.sql import engine
-        from roleport.storage.sql.unit_of_work import SqlStore
+        from roleport.server.bootstrap import add_access_key, open_store
 
         account_id = account_id or "".join(random.choice("0123456789") for _ in range(12))
         key_id, secret = ids.new_access_key_id("AKIA"), ids.new_secret_access_key()
-        settings = Settings(data_dir=self.data_dir, database_url=self.database_url)
-        eng = engine.create(settings.resolved_database_url, pool_size=1)
+        settings = Settings(data_dir=self.data_dir, database_url=self.database_url,
+                            **Settings.keys_from_env({**os.environ, **self.env}))
+        store = open_store(settings, pool_size=1)
         try:
-            add_access_key(SqlStore(eng), key_id, secret, account_id)
+            add_access_key(store, key_id, secret, account_id)
         finally:
-            eng.dispose()
+            store.dispose()
         return Account(account_id, key_id, secret)
 
     def client(self, service: str = "rolesanywhere", account: Account | None = None, *,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import stat
@@ -67,7 +68,11 @@ def test_postgresql_backend_serves_the_control_plane(pg_server, pki):
 
 def test_two_servers_share_one_postgresql(pg_server, tmp_path, postgres_url, pki):
     account = pg_server.new_account()
-    with RoleportServer(tmp_path / "second", database_url=postgres_url, http=True) as second:
+    # replicas share the server keys (they seal the stored secrets and session tokens)
+    keys = json.loads((pg_server.data_dir / "server-key.json").read_text())["keys"]
+    env = {"ROLEPORT_SERVER_KEY": ",".join(k["secret"] for k in keys)}
+    with RoleportServer(tmp_path / "second", database_url=postgres_url, http=True,
+                        env=env) as second:
         created = pg_server.client("rolesanywhere", account).create_trust_anchor(
             name="shared", source=bundle_source(pki.root))["trustAnchor"]
         seen = second.client("rolesanywhere", account).get_trust_anchor(

@@ -9,6 +9,7 @@ token alone (:class:`SessionTokenLookup`), without a database read.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -16,9 +17,13 @@ from dataclasses import dataclass
 from roleport.auth.verifier import Credential
 from roleport.errors import AuthenticationError
 from roleport.storage.base import UnitOfWorkFactory
+from roleport.storage.sealing import UnreadableSecret
 from roleport.sts.claims import SessionClaims
 from roleport.sts.credentials import SessionCredentials, is_session_key
 from roleport.sts.errors import ExpiredSessionToken, InvalidSessionToken
+from roleport.sts.tokens import INVALID_MESSAGE
+
+log = logging.getLogger("roleport.auth")
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,13 @@ SESSION_SERVICES = frozenset({"sts"})
 
 
 class AccessKeyLookup:
-    """``lookup(access_key_id, session_token)`` over the stored long-term keys."""
+    """``lookup(access_key_id, session_token)`` over the stored long-term keys.
+
+    A long-term key has no session token: a request that carries one with it is refused
+    (``invalid-token``) as AWS refuses it, whatever the token, before any database read.
+    The secrets are sealed in the database; the cache holds them opened, so the hot path
+    pays the decryption once per key and TTL, not per request.
+    """
 
     def __init__(self, store: UnitOfWorkFactory, ttl_seconds: float = 30.0) -> None:
         self._store = store
@@ -53,13 +64,20 @@ class AccessKeyLookup:
         self._lock = threading.Lock()
 
     def __call__(self, access_key_id: str, session_token: str | None) -> Credential | None:
+        if session_token:
+            raise AuthenticationError("invalid-token", INVALID_MESSAGE)
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(access_key_id)
         if hit is not None and hit[0] > now:
             return hit[1]
-        with self._store() as uow:
-            key = uow.access_keys.get(access_key_id)
+        try:
+            with self._store() as uow:
+                key = uow.access_keys.get(access_key_id)
+        except UnreadableSecret as exc:
+            log.error("access key %s refused: its stored secret does not open (%s)",
+                      access_key_id, exc)
+            key = None
         credential = None
         if key is not None and key.enabled:
             credential = Credential(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -14,13 +15,11 @@ from roleport.config import Settings
 
 
 def _store(data_dir: Path, database_url: str | None):  # noqa: ANN202
-    from roleport.storage.sql import engine, migrate
-    from roleport.storage.sql.unit_of_work import SqlStore
+    from roleport.server.bootstrap import open_store
 
-    settings = Settings(data_dir=data_dir, database_url=database_url)
-    eng = engine.create(settings.resolved_database_url, pool_size=1)
-    migrate.upgrade(eng)
-    return SqlStore(eng)
+    settings = Settings(data_dir=data_dir, database_url=database_url,
+                        **Settings.keys_from_env(os.environ))
+    return open_store(settings, pool_size=1)
 
 
 @click.group()
@@ -31,7 +30,11 @@ def db() -> None:
 @db.command("upgrade")
 @data_options
 def db_upgrade(data_dir: Path, database_url: str | None) -> None:
-    """Apply every pending migration (the server also does this at start)."""
+    """Apply every pending migration (the server also does this at start).
+
+    Stored secrets are sealed with the server's key-encryption key: run it with the
+    server's data dir and ROLEPORT_SERVER_KEY / ROLEPORT_SECRETS_KEY[_FILE].
+    """
     from roleport.storage.sql import migrate
 
     store = _store(data_dir, database_url)
@@ -53,7 +56,9 @@ def create_key(data_dir: Path, database_url: str | None, account_id: str,
                access_key_id: str | None, secret_access_key: str | None) -> None:
     """Create an admin key pair for ACCOUNT_ID and print it once, as JSON.
 
-    A server running on the same database accepts the key within seconds.
+    A server running on the same database accepts the key within seconds. Its secret is
+    stored sealed: give this command the server's keys (data dir, ROLEPORT_SERVER_KEY or
+    ROLEPORT_SECRETS_KEY[_FILE]), or the server cannot open it.
     """
     from roleport.server.bootstrap import add_access_key
 

@@ -70,6 +70,9 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
         lines += ["", "  New admin credentials (shown once; also saved 0600 in the data dir):",
                   f"    AWS_ACCESS_KEY_ID={admin.access_key_id}",
                   f"    AWS_SECRET_ACCESS_KEY={admin.secret_access_key}"]
+    elif admin.source == "environment":
+        lines.append(f"  admin    access key {admin.access_key_id} (secret from "
+                     f"ROLEPORT_ADMIN_SECRET_ACCESS_KEY)")
     else:
         lines.append(f"  admin    access key {admin.access_key_id} (secret in "
                      f"{Path(data_dir).resolve() / 'admin-credentials.json'})")
@@ -154,6 +157,9 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
 
     Admin credentials: ROLEPORT_ADMIN_ACCESS_KEY_ID / ROLEPORT_ADMIN_SECRET_ACCESS_KEY, or
     a pair generated on first start, saved in the data dir and printed once.
+    Keys: ROLEPORT_SERVER_KEY (else DATA_DIR/server-key.json) seals session tokens and,
+    unless ROLEPORT_SECRETS_KEY or ROLEPORT_SECRETS_KEY_FILE gives a key of their own, the
+    secrets stored in the database.
     """
     import uvicorn
 
@@ -161,7 +167,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     from roleport.server import workers as workers_mod
     from roleport.server.app import create_app
     from roleport.server.observability import configure_logging
-    from roleport.storage.sql import engine, migrate
+    from roleport.storage.sql import engine
     from roleport.storage.sql.unit_of_work import SqlStore
 
     if bool(tls_cert) != bool(tls_key):
@@ -173,7 +179,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         account_id=account_id, http=plain_http, tls_cert=tls_cert, tls_key=tls_key,
         admin_access_key_id=os.environ.get("ROLEPORT_ADMIN_ACCESS_KEY_ID") or None,
         admin_secret_access_key=os.environ.get("ROLEPORT_ADMIN_SECRET_ACCESS_KEY") or None,
-        server_key=os.environ.get("ROLEPORT_SERVER_KEY") or None,
+        **Settings.keys_from_env(os.environ),
         quotas=Quotas(trust_anchors=quota_trust_anchors, profiles=quota_profiles,
                       crls_per_trust_anchor=quota_crls_per_trust_anchor,
                       certificates_per_trust_anchor=quota_certificates_per_trust_anchor,
@@ -184,14 +190,13 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         dispatch=dispatch, access_log=not no_access_log, **upstream)
     configure_logging(log_level)
     bootstrap.ensure_data_dir(settings)
+    keyring = bootstrap.ensure_keyring(settings)
     try:
-        eng = engine.create(settings.resolved_database_url)
-        migrate.upgrade(eng)
+        store = bootstrap.open_store(settings, server_keys=keyring)
     except Exception as exc:  # noqa: BLE001 - any driver error: say it plainly and stop
         raise click.ClickException(f"cannot open the database: {exc}") from None
-    store = SqlStore(eng)
+    bootstrap.reseal_secrets(store)
     admin = bootstrap.ensure_admin_key(settings, store)
-    keyring = bootstrap.ensure_keyring(settings)
     tls = bootstrap.ensure_tls(settings)
     sock = _bind(host, port, workers=workers)
     settings = _with_port(settings, sock.getsockname()[1])
@@ -201,7 +206,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
 
     def make_server():  # noqa: ANN202 - runs in each worker (or here, with one)
         worker_store = store if workers == 1 else SqlStore(
-            engine.create(settings.resolved_database_url))
+            engine.create(settings.resolved_database_url), store.sealer)
         app = create_app(settings, store=worker_store, server_key=keyring.current_secret,
                          keyring=keyring)
         return workers_mod.make_uvicorn_server(uvicorn.Config(

@@ -50,12 +50,16 @@ def show(data_dir: Path, database_url: str | None) -> None:
 def rotate(data_dir: Path, database_url: str | None, retire_after: int | None) -> None:
     """Make a new current key in DATA_DIR/server-key.json; restart the server to use it.
 
+    Each start re-seals the stored secrets with the current key; a key dropped here (past
+    its retirement) first has what it still seals re-sealed, in --database-url.
+
     Replicas given ROLEPORT_SERVER_KEY rotate there instead, in two steps: "OLD,NEW" on
     every replica, then "NEW,OLD".
     """
     from roleport.server.bootstrap import rotate_server_key
 
-    settings = Settings(data_dir=data_dir, server_key=os.environ.get("ROLEPORT_SERVER_KEY"))
+    settings = Settings(data_dir=data_dir, database_url=database_url,
+                        **Settings.keys_from_env(os.environ))
     kwargs = {} if retire_after is None else {"retire_after_seconds": retire_after}
     ring = rotate_server_key(settings, **kwargs)
     click.echo(json.dumps({"current": ring.current, "keys": list(ring.ids)}, indent=2))

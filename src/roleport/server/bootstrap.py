@@ -1,7 +1,9 @@
 """First-start and every-start chores: the data dir, the database schema, the admin key
-pair, the server key and the local TLS certificates.
+pair, the server key, the key-encryption key of the stored secrets and the local TLS
+certificates.
 
-Everything a start creates is written once, owner-only, and reused by later starts.
+Everything a start creates is written once, owner-only (server/data_dir.py), and reused by
+later starts.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -18,6 +20,9 @@ from pathlib import Path
 from roleport import ids
 from roleport.config import Settings
 from roleport.domain.model import AccessKey
+from roleport.server.data_dir import FILE_MODE, ensure_private_dir, write_private
+from roleport.storage.sealing import SecretSealer, UnreadableSecret
+from roleport.storage.sql.repositories import SqlAccessKeys
 from roleport.storage.sql.unit_of_work import SqlStore
 from roleport.sts.keyring import MIN_KEY_BYTES, Keyring, key_id_of
 
@@ -25,23 +30,11 @@ ADMIN_FILE = "admin-credentials.json"
 SERVER_KEY_FILE = "server-key.json"
 TLS_DIR = "tls"
 
-
-def write_private(path: Path, text: str) -> None:
-    """Write a file readable by its owner only (0600), atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+log = logging.getLogger("roleport.bootstrap")
 
 
 def ensure_data_dir(settings: Settings) -> Path:
-    path = Path(settings.data_dir)
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
+    return ensure_private_dir(Path(settings.data_dir))
 
 
 def root_arn(account_id: str) -> str:
@@ -54,32 +47,43 @@ class AdminKey:
     secret_access_key: str
     account_id: str
     created: bool
+    #: where the pair came from: "environment", "file" (the data dir) or "generated"
+    source: str = "generated"
 
 
 def ensure_admin_key(settings: Settings, store: SqlStore) -> AdminKey:
     """The admin key pair of the default account: from the environment, else the data dir,
-    else a new one (stored 0600, and reported as ``created`` so it is printed once)."""
+    else a new one (stored 0600, and reported as ``created`` so it is printed once).
+
+    Only a pair Roleport generated is written to the data dir: one from the environment
+    is the operator's to keep, and a copy on disk would outlive its rotation there.
+    """
     path = ensure_data_dir(settings) / ADMIN_FILE
     created = False
     if settings.admin_access_key_id and settings.admin_secret_access_key:
         key_id, secret = settings.admin_access_key_id, settings.admin_secret_access_key
+        source = "environment"
     elif path.exists():
         data = json.loads(path.read_text())
-        key_id, secret = data["accessKeyId"], data["secretAccessKey"]
+        key_id, secret, source = data["accessKeyId"], data["secretAccessKey"], "file"
     else:
         key_id, secret = ids.new_access_key_id("AKIA"), ids.new_secret_access_key()
-        created = True
-    if not path.exists() or created:
+        created, source = True, "generated"
         write_private(path, json.dumps({"accessKeyId": key_id, "secretAccessKey": secret,
                                         "accountId": settings.account_id}, indent=2) + "\n")
     add_access_key(store, key_id, secret, settings.account_id)
-    return AdminKey(key_id, secret, settings.account_id, created)
+    return AdminKey(key_id, secret, settings.account_id, created, source)
 
 
 def add_access_key(store: SqlStore, key_id: str, secret: str, account_id: str) -> bool:
     """Store a long-term key of an account (its root principal) unless it exists."""
     with store(write=True) as uow:
-        existing = uow.access_keys.get(key_id)
+        try:
+            existing = uow.access_keys.get(key_id)
+        except UnreadableSecret:
+            raise SystemExit(f"the stored secret of access key {key_id} opens with no "
+                             f"key-encryption key given (ROLEPORT_SECRETS_KEY[_FILE], "
+                             f"ROLEPORT_SERVER_KEY or the data dir's server-key.json)") from None
         if existing is not None:
             if existing.secret_access_key != secret or existing.account_id != account_id:
                 raise SystemExit(f"access key {key_id} already exists with another secret or "
@@ -95,16 +99,16 @@ def add_access_key(store: SqlStore, key_id: str, secret: str, account_id: str) -
 RETIRE_AFTER_SECONDS = 43200 + 3600
 
 
-def _keyring_from_env(value: str) -> Keyring:
+def _keyring_from_env(value: str, name: str = "ROLEPORT_SERVER_KEY") -> Keyring:
     secrets_ = []
     for part in value.split(","):
         try:
             raw = base64.b64decode(part.strip(), validate=True)
         except (ValueError, binascii.Error):
-            raise SystemExit("ROLEPORT_SERVER_KEY must be base64 (comma-separated for "
+            raise SystemExit(f"{name} must be base64 (comma-separated for "
                              "rotation, current key first)") from None
         if len(raw) < MIN_KEY_BYTES:
-            raise SystemExit("ROLEPORT_SERVER_KEY must be base64 of at least 32 bytes")
+            raise SystemExit(f"{name} must be base64 of at least 32 bytes")
         secrets_.append(raw)
     return Keyring.of(*secrets_)
 
@@ -122,10 +126,10 @@ def _live(entries: list[dict[str, str]], current: str, now: datetime) -> list[di
             or datetime.fromisoformat(k["retireAt"]) > now]
 
 
-def _keyring_from_file(data: dict, now: datetime) -> Keyring:
+def _keyring_from_file(data: dict, now: datetime, *, retired_too: bool = False) -> Keyring:
     current = data["current"]
-    keys = {k["id"]: base64.b64decode(k["secret"])
-            for k in _live(data["keys"], current, now)}
+    entries = data["keys"] if retired_too else _live(data["keys"], current, now)
+    keys = {k["id"]: base64.b64decode(k["secret"]) for k in entries}
     return Keyring(current=current, keys=keys)
 
 
@@ -152,7 +156,11 @@ def rotate_server_key(settings: Settings, *,
                       retire_after_seconds: int = RETIRE_AFTER_SECONDS) -> Keyring:
     """Make a new current key in the data dir; the previous one keeps opening the tokens it
     sealed for ``retire_after_seconds``, and keys past their retirement are dropped.
-    Servers read the file at start: restart them (all replicas) to use the new key."""
+    Servers read the file at start: restart them (all replicas) to use the new key.
+
+    Stored secrets still sealed under a key about to be dropped (no server restarted since
+    it stopped being current) are first re-sealed under the previous current key, which
+    the file keeps: dropping a key never makes a stored secret unreadable."""
     if settings.server_key:
         raise SystemExit("the server key comes from ROLEPORT_SERVER_KEY: rotate it there "
                          "(new key first, then the old one, comma-separated)")
@@ -165,9 +173,76 @@ def rotate_server_key(settings: Settings, *,
         if entry["id"] == data["current"]:
             entry.setdefault("retireAt", retire_at)
     key_id, entry = _new_key_entry(now)
-    data = {"current": key_id, "keys": [entry, *_live(data["keys"], key_id, now)]}
+    kept = _live(data["keys"], key_id, now)
+    if len(kept) < len(data["keys"]) and not (settings.secrets_key or
+                                               settings.secrets_key_file):
+        # every key opens; the previous current one seals, unless it goes too
+        target = data["current"] if any(k["id"] == data["current"] for k in kept) else key_id
+        ring = _keyring_from_file({"current": target, "keys": [entry, *data["keys"]]}, now,
+                                  retired_too=True)
+        store = open_store(settings, pool_size=1, secrets_keys=ring)
+        try:
+            reseal_secrets(store)
+        finally:
+            store.dispose()
+    data = {"current": key_id, "keys": [entry, *kept]}
     write_private(path, json.dumps(data, indent=2) + "\n")
     return _keyring_from_file(data, now)
+
+
+def secrets_keyring(settings: Settings, server_keys: Keyring | None = None) -> Keyring:
+    """The key-encryption keys of the stored secrets, the current one first.
+
+    ``ROLEPORT_SECRETS_KEY`` (or a file named by ``ROLEPORT_SECRETS_KEY_FILE``) holding
+    what ``ROLEPORT_SERVER_KEY`` would: base64 keys, comma-separated, current first. Else
+    the server keys, with the retired ones still in ``server-key.json``: a secret sealed
+    before a rotation opens until the next start re-seals it (:func:`reseal_secrets`).
+    """
+    if settings.secrets_key:
+        return _keyring_from_env(settings.secrets_key, "ROLEPORT_SECRETS_KEY")
+    if settings.secrets_key_file:
+        try:
+            text = Path(settings.secrets_key_file).read_text().strip()
+        except OSError as exc:
+            raise SystemExit(f"cannot read ROLEPORT_SECRETS_KEY_FILE "
+                             f"{settings.secrets_key_file}: {exc.strerror}") from None
+        return _keyring_from_env(text, "ROLEPORT_SECRETS_KEY_FILE")
+    server_keys = server_keys or ensure_keyring(settings)
+    path = Path(settings.data_dir) / SERVER_KEY_FILE
+    if settings.server_key or not path.exists():
+        return server_keys
+    return _keyring_from_file(json.loads(path.read_text()), datetime.now(timezone.utc),
+                              retired_too=True)
+
+
+def open_store(settings: Settings, *, pool_size: int = 8, server_keys: Keyring | None = None,
+               secrets_keys: Keyring | None = None) -> SqlStore:
+    """The database, migrated, with the sealer of its stored secrets (``secrets_keys``, or
+    those :func:`secrets_keyring` finds)."""
+    from roleport.storage.sql import engine, migrate
+
+    sealer = SecretSealer(secrets_keys or secrets_keyring(settings, server_keys))
+    eng = engine.create(settings.resolved_database_url, pool_size=pool_size)
+    migrate.upgrade(eng, sealer=sealer)
+    return SqlStore(eng, sealer)
+
+
+def reseal_secrets(store: SqlStore) -> None:
+    """At start: seal what is still plain text, move what an older key sealed to the
+    current one (so that key can be dropped), and say so; name what cannot be opened."""
+    assert store.sealer is not None
+    with store(write=True) as uow:
+        keys = uow.access_keys
+        assert isinstance(keys, SqlAccessKeys)
+        changed, unreadable = keys.reseal()
+    store.checkpoint()  # what migration 0003 or this re-sealing replaced leaves the files
+    if changed:
+        log.info("sealed %d stored secret(s) with key-encryption key %s", changed,
+                 store.sealer.current_key_id)
+    if unreadable:
+        log.error("the stored secrets of access keys %s open with no key-encryption key "
+                  "in the keyring (was a key dropped before the servers restarted?): "
+                  "requests signed with them are refused", ", ".join(unreadable))
 
 
 @dataclass(frozen=True)
@@ -191,6 +266,8 @@ def ensure_tls(settings: Settings) -> TlsFiles | None:
         ca = devpki.create_root_ca("Roleport Local CA", key_type="ec", days=3650)
         server = devpki.issue_server_certificate(ca, hostnames=["localhost"],
                                                  ips=["127.0.0.1", "::1"], days=825)
-        devpki.save(ca, folder, "ca")
-        devpki.save(server, folder, "server")
+        for saved in (devpki.save(ca, folder, "ca"), devpki.save(server, folder, "server")):
+            for path in (saved.certificate, saved.chain, saved.fullchain):
+                if path is not None:
+                    path.chmod(FILE_MODE)  # public, but the data dir is the owner's only
     return TlsFiles(cert_path, key_path, ca_path)

@@ -76,3 +76,23 @@ def test_the_server_key_commands_show_ids_never_keys(tmp_path):
     assert not any(secret in shown for secret in secrets)
     generated = runner.invoke(cli, ["server-key", "generate"]).output.strip()
     assert len(base64.b64decode(generated)) == 32
+
+
+def test_dropping_a_retired_key_first_reseals_the_stored_secrets_it_still_seals(tmp_path):
+    """Rotations with no start between: the first key leaves the file, but the admin
+    secret it sealed is moved to a key that stays, so it keeps opening."""
+    from roleport.server.bootstrap import add_access_key, open_store
+
+    settings = Settings(data_dir=tmp_path)
+    first = ensure_keyring(settings)
+    store = open_store(settings, pool_size=1)
+    add_access_key(store, "AKIAEXAMPLE000000001", "s3cret", "111111111111")
+    store.dispose()
+    for _ in range(2):  # each drops the key that was current at once
+        rotate_server_key(settings, retire_after_seconds=0)
+        store = open_store(settings, pool_size=1)
+        with store() as uow:
+            assert uow.access_keys.get("AKIAEXAMPLE000000001").secret_access_key == "s3cret"
+        store.dispose()
+    ids = [k["id"] for k in json.loads((tmp_path / SERVER_KEY_FILE).read_text())["keys"]]
+    assert first.current not in ids and len(ids) == 1

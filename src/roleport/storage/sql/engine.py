@@ -8,11 +8,14 @@ PostgreSQL: psycopg 3, READ COMMITTED, row locks (``FOR UPDATE``) for read-modif
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+log = logging.getLogger("roleport.storage")
 
 
 def normalise_url(url: str) -> str:
@@ -33,13 +36,29 @@ def create(url: str, *, pool_size: int = 8) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(parsed.database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=pool_size, max_overflow=pool_size)
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
                          isolation_level="READ COMMITTED")
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (it would use 0644 less the
+    umask): SQLite gives its -wal, -shm and -journal files the mode of the database file,
+    so they are 0600 too. Existing looser files are tightened, with a log line."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        try:
+            mode = file.stat().st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if mode & 0o177:
+            os.chmod(file, 0o600)
+            log.warning("tightened permissions of %s from %04o to 0600", file, mode)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -51,6 +70,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # what a write replaces or deletes is zeroed, not left readable in free space (a
+        # secret sealed at last, a deleted CRL): the file holds only what is live
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")

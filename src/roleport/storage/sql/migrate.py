@@ -19,11 +19,13 @@ from roleport.storage.sql.engine import is_sqlite
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from roleport.storage.sealing import SecretSealer
+
 _SCRIPTS = Path(__file__).parent / "migrations"
 _LOCK_KEY = 0x524F4C45  # "ROLE": serialises replicas migrating one PostgreSQL at once
 
 #: the newest revision in migrations/versions (tests/integration checks it against Alembic)
-HEAD = "0002"
+HEAD = "0003"
 
 
 def _config() -> Config:
@@ -45,12 +47,25 @@ def _stored_revision(engine: Engine) -> str | None:
     return None if row is None else str(row[0])
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *,
+            sealer: SecretSealer | None = None) -> None:
+    """Migrate to ``revision``. ``sealer``: the key-encryption key, for the migrations that
+    seal stored secrets (0003); a database holding plain-text secrets needs it."""
     if revision == "head" and _stored_revision(engine) == HEAD:
         return
+    _run(engine, "upgrade", revision, sealer)
+
+
+def downgrade(engine: Engine, revision: str, *, sealer: SecretSealer | None = None) -> None:
+    """Go back to ``revision`` (below 0003 the secrets are opened: pass the sealer)."""
+    _run(engine, "downgrade", revision, sealer)
+
+
+def _run(engine: Engine, direction: str, revision: str, sealer: SecretSealer | None) -> None:
     from alembic import command
 
     cfg = _config()
+    cfg.attributes["sealer"] = sealer
     with engine.connect() as conn:
         if is_sqlite(engine):
             conn.execution_options(sqlite_begin="IMMEDIATE")
@@ -58,7 +73,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             if not is_sqlite(engine):
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+            getattr(command, direction)(cfg, revision)
 
 
 def current(engine: Engine) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Table, bindparam, func, select
@@ -9,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from roleport.domain.context import Scope
 from roleport.domain.model import AccessKey
-from roleport.storage.base import ConflictingWrite
+from roleport.storage.base import ConflictingWrite, StorageError
+from roleport.storage.sealing import SecretSealer, UnreadableSecret, is_sealed
 from roleport.storage.sql import tables
 from roleport.storage.sql.codecs import ACCESS_KEYS, Codec
 
@@ -107,21 +109,61 @@ class SqlRepository(Generic[E]):
 
 
 class SqlAccessKeys:
-    def __init__(self, conn: Connection) -> None:
+    """Long-term access keys; their secrets are sealed in the row (storage/sealing.py)."""
+
+    def __init__(self, conn: Connection, sealer: SecretSealer | None = None) -> None:
         self._conn = conn
+        self._sealer = sealer
 
     def get(self, access_key_id: str) -> AccessKey | None:
         t = tables.access_keys
         row = self._conn.execute(select(t).where(t.c.access_key_id == access_key_id)).first()
-        return None if row is None else ACCESS_KEYS.from_row(row)
+        return None if row is None else self._entity(row)
 
     def add(self, key: AccessKey) -> None:
-        self._conn.execute(tables.access_keys.insert().values(**ACCESS_KEYS.to_row(key)))
+        if self._sealer is None:
+            raise StorageError("no key-encryption key: refusing to store a secret in plain text")
+        row = ACCESS_KEYS.to_row(key)
+        row["secret_access_key"] = self._sealer.seal(key.secret_access_key, key.access_key_id)
+        self._conn.execute(tables.access_keys.insert().values(**row))
 
     def for_account(self, account_id: str) -> list[AccessKey]:
         t = tables.access_keys
         rows = self._conn.execute(select(t).where(t.c.account_id == account_id))
-        return [ACCESS_KEYS.from_row(r) for r in rows]
+        return [self._entity(r) for r in rows]
+
+    def reseal(self) -> tuple[int, list[str]]:
+        """Seal plain-text secrets and re-seal those under an older KEK with the current one.
+
+        Returns how many rows changed, and the ids of keys whose secret no KEK of the ring
+        opens (left as they are). Reads only the two columns it needs, so migrations can
+        call it whatever columns later revisions add.
+        """
+        assert self._sealer is not None
+        t = tables.access_keys
+        changed, unreadable = 0, []
+        rows = self._conn.execute(select(t.c.access_key_id, t.c.secret_access_key)).all()
+        for key_id, stored in rows:
+            if not self._sealer.needs_reseal(stored):
+                continue
+            try:
+                plaintext = self._sealer.open(stored, key_id)
+            except UnreadableSecret:
+                unreadable.append(key_id)
+                continue
+            self._conn.execute(t.update().where(t.c.access_key_id == key_id).values(
+                secret_access_key=self._sealer.seal(plaintext, key_id)))
+            changed += 1
+        return changed, unreadable
+
+    def _entity(self, row: Any) -> AccessKey:
+        key = ACCESS_KEYS.from_row(row)
+        if not is_sealed(key.secret_access_key):
+            return key  # plain text from before migration 0003
+        if self._sealer is None:
+            raise UnreadableSecret("a sealed secret, and no key-encryption key to open it")
+        return replace(key, secret_access_key=self._sealer.open(key.secret_access_key,
+                                                                key.access_key_id))
 
 
 def conflict(err: IntegrityError) -> ConflictingWrite:

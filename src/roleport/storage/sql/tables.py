@@ -54,7 +54,8 @@ accounts = Table(
 access_keys = Table(
     "access_keys", metadata,
     Column("access_key_id", String(128), primary_key=True),
-    Column("secret_access_key", String(128), nullable=False),
+    # sealed (storage/sealing.py): "rp-sealed:1:<kek id>:<base64>", never the secret itself
+    Column("secret_access_key", String(512), nullable=False),
     Column("account_id", String(12), nullable=False, index=True),
     Column("principal_arn", String(2048), nullable=False),
     Column("enabled", Boolean, nullable=False),

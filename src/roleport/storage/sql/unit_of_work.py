@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from roleport.domain.context import Scope
 from roleport.storage.base import StorageError
+from roleport.storage.sealing import SecretSealer
 from roleport.storage.sql import codecs, tables
 from roleport.storage.sql.engine import is_sqlite
 from roleport.storage.sql.repositories import SqlAccessKeys, SqlRepository
@@ -22,9 +23,11 @@ from roleport.storage.sql.roles import SqlRoles
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine, *, write: bool) -> None:
+    def __init__(self, engine: Engine, *, write: bool,
+                 sealer: SecretSealer | None = None) -> None:
         self._engine = engine
         self._write = write
+        self._sealer = sealer
         self._sqlite = is_sqlite(engine)
         self._conn: Connection | None = None
 
@@ -45,7 +48,7 @@ class SqlUnitOfWork:
         self.profiles = SqlRepository(conn, tables.profiles, codecs.PROFILES, lockable=lockable)
         self.crls = SqlRepository(conn, tables.crls, codecs.CRLS, lockable=lockable)
         self.subjects = SqlRepository(conn, tables.subjects, codecs.SUBJECTS, lockable=lockable)
-        self.access_keys = SqlAccessKeys(conn)
+        self.access_keys = SqlAccessKeys(conn, self._sealer)
         self.iam_roles = SqlRoles(conn, lockable=lockable)
         return self
 
@@ -85,13 +88,18 @@ class SqlUnitOfWork:
 
 
 class SqlStore:
-    """The storage entry point: engine, migrations, units of work."""
+    """The storage entry point: engine, migrations, units of work.
 
-    def __init__(self, engine: Engine) -> None:
+    ``sealer`` seals and opens the stored secrets (access keys); without one, secrets
+    can be neither written nor read.
+    """
+
+    def __init__(self, engine: Engine, sealer: SecretSealer | None = None) -> None:
         self.engine = engine
+        self.sealer = sealer
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, write=write)
+        return SqlUnitOfWork(self.engine, write=write, sealer=self.sealer)
 
     def ping(self) -> bool:
         try:
@@ -101,6 +109,15 @@ class SqlStore:
             return True
         except DBAPIError:
             return False
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database file and empty it, so the
+        pages a write replaced are gone from both (no-op on PostgreSQL)."""
+        if is_sqlite(self.engine):
+            with self.engine.connect() as conn:
+                conn.execution_options(sqlite_begin="NONE")  # outside any transaction
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").all()
+                conn.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()
