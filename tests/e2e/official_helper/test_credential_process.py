@@ -167,10 +167,11 @@ def test_key_sources_this_machine_lacks_fail_before_any_request(
                 env=official_env(setup))
     assert store.returncode == 1
     assert b"unable to use cert store signer on linux" in store.stderr
-    tpm = run(aws_signing_helper, "credential-process", "--certificate",
-              str(setup.client_certificate.certificate_path), "--private-key", "handle:0x81000001",
-              "--no-tpm-key-password", *arns, env=official_env(setup))
-    assert tpm.returncode == 1 and tpm.stdout == b""
+    for password in (["--no-tpm-key-password"], ["--tpm-key-password", "secret"]):
+        tpm = run(aws_signing_helper, "credential-process", "--certificate",
+                  str(setup.client_certificate.certificate_path), "--private-key",
+                  "handle:0x81000001", *password, *arns, env=official_env(setup))
+        assert tpm.returncode == 1 and tpm.stdout == b"", password
 
 
 def test_credential_process_line_in_the_aws_config_works_for_boto3_and_the_aws_cli(
