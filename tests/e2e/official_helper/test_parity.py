@@ -52,6 +52,22 @@ def test_credential_process_json_has_the_same_shape(
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", doc["Expiration"])
 
 
+@pytest.mark.parametrize("key", ["ec-p384", "rsa-2048"])
+def test_sec1_and_pkcs1_key_files_work_for_both(
+        aws_signing_helper: Path, setup: RolesAnywhereSetup,
+        certificates: dict[str, ClientCertificate], key: str, tmp_path: Path) -> None:
+    cert = certificates[key]
+    traditional = tmp_path / "traditional.key"
+    traditional.write_text(cert.issued.key.to_pem(traditional=True))
+    traditional.chmod(0o600)
+    header = "EC PRIVATE KEY" if key.startswith("ec") else "RSA PRIVATE KEY"
+    assert traditional.read_text().startswith(f"-----BEGIN {header}-----")
+    args = credential_args(setup, cert)
+    args[args.index("--private-key") + 1] = str(traditional)
+    official, mine = both(aws_signing_helper, setup, "credential-process", *args)
+    assert list(json.loads(official)) == list(json.loads(mine))
+
+
 @pytest.mark.parametrize("key", list(KEY_TYPES))
 @pytest.mark.parametrize(("output", "digest"), [("json", None), ("text", "SHA384"),
                                                 ("bin", "SHA512")])
