@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import roleport
@@ -55,10 +56,12 @@ CALLER_IDENTITY = """
 
 
 class Background:
-    """A long-running helper (``serve``/``update``) whose stderr is collected as it comes."""
+    """A long-running helper (``serve``/``update``) whose stderr is collected as it comes;
+    ``program`` is roleport-signing-helper unless given (e.g. the official binary)."""
 
-    def __init__(self, *args: str, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen([*HELPER, *args], stdout=subprocess.DEVNULL,
+    def __init__(self, *args: str, env: dict[str, str],
+                 program: Sequence[str] = tuple(HELPER)) -> None:
+        self.process = subprocess.Popen([*program, *args], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, text=True, env=env,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
         self.lines: list[str] = []

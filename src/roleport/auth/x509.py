@@ -28,7 +28,8 @@ make each deviant signature a real client sends.
 Leniency names reported here (besides those of :mod:`roleport.crypto.signatures`):
 ``unsigned-certificate-header`` (``x-amz-x509``/``x-amz-x509-chain`` sent but not signed),
 ``hex-serial`` (``Credential=0x...``), ``base64-whitespace`` (certificate base64 with
-whitespace or without padding), ``chunked-body`` (a body sent with chunked transfer coding).
+whitespace or without padding). A body sent with chunked transfer coding is no leniency:
+it is HTTP framing, the official Go helper up to v1.4 sends every body so, and AWS takes it.
 """
 
 from __future__ import annotations
@@ -119,13 +120,6 @@ class X509Request:
                                      authorization=self.authorization)
         used = set(self.leniencies)
         self._check_signed_headers(used)
-        if self.request.header_values("transfer-encoding") and any(
-                "chunked" in v.lower() for v in self.request.header_values("transfer-encoding")):
-            if not self.lenient:
-                raise AuthenticationError(
-                    "signature", "strict signing refuses a body sent with chunked transfer "
-                                 "coding; send Content-Length")
-            used.add("chunked-body")
         certificate = self.certificate
         if certificate is None:
             raise AuthenticationError("signature", self.certificate_problem

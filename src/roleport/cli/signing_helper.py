@@ -439,7 +439,8 @@ def read_certificate_data(certificate: str | None, pkcs11_lib: str | None,
         click.echo(describe_identities(found))
         return
     cert = read_certificates(certificate)[0]
-    click.echo(json.dumps(certificate_data(cert), separators=(",", ":")))
+    # as the Go helper: compact JSON and no newline after it
+    click.echo(json.dumps(certificate_data(cert), separators=(",", ":")), nl=False)
 
 
 @cli.command()
