@@ -64,6 +64,10 @@ class SerializationError(ValidationError):
 class _Refused(Exception):
     """Raised from inside the decoder's hooks; becomes a SerializationError."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
 
 def _number_literal(text: str) -> str:
     if len(text) > MAX_NUMBER_CHARS:
@@ -117,7 +121,7 @@ def load_json_document(body: bytes) -> Any:
         decoder = _CHECKING_DECODER if _has_long_digit_run(body) else _DECODER
         document = decoder.decode(text)
     except _Refused as exc:
-        raise SerializationError(str(exc)) from None
+        raise SerializationError(exc.message) from None
     except RecursionError:
         # the decoder's own recursion guard trips at hundreds of levels, far past MAX_DEPTH
         raise _too_deep() from None
