@@ -287,8 +287,14 @@ def _indexed(flat: dict[str, str], prefix: str) -> list[int]:
     for key in flat:
         if key.startswith(prefix):
             head = key[len(prefix):].split(".", 1)[0]
-            if head.isascii() and head.isdigit() and len(head) <= _MAX_INDEX_DIGITS:
-                indices.add(int(head))
+            if not (head.isascii() and head.isdigit()):  # "²" is a digit to str.isdigit
+                continue
+            if len(head) > _MAX_INDEX_DIGITS:
+                shown = key if len(key) <= 60 else f"{key[:60]}..."
+                raise ValidationError(f"The form field '{shown}' has a list index of "
+                                      f"{len(head)} digits; at most {_MAX_INDEX_DIGITS} are "
+                                      f"allowed.")
+            indices.add(int(head))
     return sorted(indices)
 
 
