@@ -291,6 +291,32 @@ def test_a_presigned_url_with_a_hostile_expiry_is_refused(server, log, expires) 
     refused(response, log, 403)
 
 
+HMAC_SCOPE = "AKIAEXAMPLE/20260101/us-east-1/rolesanywhere/aws4_request"
+HMAC_AUTHORIZATION = {
+    "garbage": "AWS4-HMAC-SHA256 " + "x" * 20_000,
+    "5,000 slashes": "AWS4-HMAC-SHA256 Credential=" + "/" * 5000
+    + ", SignedHeaders=host, Signature=00",
+    "10,000 signed headers": f"AWS4-HMAC-SHA256 Credential={HMAC_SCOPE}, SignedHeaders="
+    + ";".join(f"h{i}" for i in range(10_000)) + ", Signature=00",
+    "latin-1 letters": f"AWS4-HMAC-SHA256 Credential={HMAC_SCOPE}\xe9\xff, "
+    "SignedHeaders=host, Signature=\xb2",
+    "repeated parameters": ", ".join([f"AWS4-HMAC-SHA256 Credential={HMAC_SCOPE}"] * 500),
+    "no algorithm": "=, =, =",
+}
+
+
+@pytest.mark.parametrize("value", HMAC_AUTHORIZATION.values(), ids=HMAC_AUTHORIZATION.keys())
+@pytest.mark.parametrize("path", ["/trustanchors", "/"])
+def test_a_hostile_hmac_authorization_header_is_refused(server, log, value, path) -> None:
+    headers = [(b"authorization", value.encode("latin-1")),
+               (b"x-amz-date", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()).encode())]
+    if path == "/":  # IAM: the credential scope names the service
+        headers[0] = (b"authorization", value.replace("rolesanywhere", "iam").encode("latin-1"))
+    response = httpx.get(f"{server.endpoint}{path}?Action=ListRoles&Version=2010-05-08",
+                         headers=headers, verify=tls_context(server))
+    refused(response, log, (400, 403))
+
+
 # -- IAM and STS (query protocol, form bodies) ----------------------------------------------
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
