@@ -68,7 +68,7 @@ def refused(response: httpx.Response, log: ServerLog, status: int | tuple[int, .
     assert response.status_code in statuses, response.text[:300]
     request_id = response.headers["x-amzn-RequestId"]
     if response.headers.get("content-type", "").startswith("text/xml"):
-        found = re.search(r"<Code>(.*?)</Code><Message>(.*?)</Message>", response.text, re.S)
+        found = re.search(r"<Code>(.*?)</Code><Message>(.*?)</Message>", response.text, re.DOTALL)
         assert found, response.text
         got_code, message = found.groups()
     else:
@@ -185,7 +185,7 @@ def test_a_certificate_header_that_does_not_parse_is_invalid_signature(world, lo
     assert "X-Amz-X509" in audit[-1]["reason"]
 
 
-def _resend_with_certificate(world: Setup, leaf, value: str) -> httpx.Response:  # noqa: ANN001
+def _resend_with_certificate(world: Setup, leaf, value: str) -> httpx.Response:
     """A CreateSession signed by ``leaf`` whose X-Amz-X509 header is then replaced."""
     from datetime import UTC, datetime
     from urllib.parse import urlsplit

@@ -37,8 +37,8 @@ from typing import Any
 from roleport.errors import ValidationError
 
 __all__ = [
-    "MAX_DEPTH",
     "MAX_CONTAINERS",
+    "MAX_DEPTH",
     "MAX_ENTRIES",
     "MAX_NUMBER_CHARS",
     "MAX_STRING_CHARS",
