@@ -18,6 +18,8 @@ Hierarchy::
     └── InternalError              500 InternalFailure
 
 Domain code raises these with a plain-language message; it never chooses a status.
+``message`` is for the caller and is in Roleport's (or AWS's) words only; what a library
+said about the failure goes to ``detail``, which the server logs and never sends.
 Services whose wire vocabulary differs (IAM's ``NoSuchEntity`` for a missing role) pass
 their own ``code`` to the same classes.
 """
@@ -34,9 +36,12 @@ class RoleportError(Exception):
     sender_fault: bool = True
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 **fields: object) -> None:
+                 detail: str | None = None, **fields: object) -> None:
         super().__init__(message)
         self.message = message
+        #: the precise cause (a library's own words, a parser position) for the server log
+        #: and the audit trail; never sent to the caller
+        self.detail = detail
         if code is not None:
             self.code = code
         if status is not None:

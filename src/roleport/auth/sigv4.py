@@ -469,10 +469,12 @@ def parse_presigned(query_params: Mapping[str, Sequence[str]]) -> Authorization 
     expires: int | None = None
     raw_expires = one("X-Amz-Expires")
     if raw_expires is not None:
-        if not raw_expires.isdigit():
+        if not (raw_expires.isascii() and raw_expires.isdigit()):  # "²" is a digit to str
             raise AuthenticationError(
                 "incomplete", f"X-Amz-Expires should be a number, got '{raw_expires}'.")
-        expires = int(raw_expires)
+        # thousands of digits would hit int()'s conversion limit: anything this long is
+        # out of range anyway
+        expires = int(raw_expires) if len(raw_expires) <= 12 else _MAX_EXPIRES + 1
         if not 1 <= expires <= _MAX_EXPIRES:
             raise AuthenticationError(
                 "incomplete", "X-Amz-Expires must be between 1 and 604800 seconds "

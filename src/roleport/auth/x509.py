@@ -135,7 +135,7 @@ class X509Request:
                                                  lenient=self.lenient)
                 return used
             except CryptoError as exc:
-                failure = failure or exc.message
+                failure = failure or exc.full
         error = AuthenticationError("signature", failure or "signature does not verify")
         error.canonical_request = signed.canonical_requests[0]  # type: ignore[attr-defined]
         error.string_to_sign = signed.strings_to_sign[0]  # type: ignore[attr-defined]
@@ -213,7 +213,7 @@ def _read_certificate(request: SigningRequest, lenient: bool,
     try:
         return _decode(values[0], lenient, leniencies), None
     except CryptoError as exc:
-        return None, f"X-Amz-X509: {exc.message}"
+        return None, f"X-Amz-X509: {exc.full}"
 
 
 def _read_chain(request: SigningRequest, lenient: bool,
@@ -228,7 +228,7 @@ def _read_chain(request: SigningRequest, lenient: bool,
         try:
             chain.append(_decode(item, lenient, leniencies))
         except CryptoError as exc:
-            return [], f"X-Amz-X509-Chain certificate {index}: {exc.message}"
+            return [], f"X-Amz-X509-Chain certificate {index}: {exc.full}"
     return chain, None
 
 

@@ -84,7 +84,7 @@ def issuing_ca(directory: Path, password: str | None = None) -> devpki.IssuedCer
             return devpki.load_ca(directory, "intermediate", password=password)
         return devpki.load_ca(directory, "ca", password=password)
     except CryptoError as exc:
-        raise PkiError(f"cannot load the CA in {directory}: {exc.message}") from None
+        raise PkiError(f"cannot load the CA in {directory}: {exc.full}") from None
 
 
 def init_pki(directory: Path, *, cn: str = "Roleport Dev Root CA", key_type: str = "ec",
@@ -106,7 +106,7 @@ def init_pki(directory: Path, *, cn: str = "Roleport Dev Root CA", key_type: str
             paths += [saved.certificate, saved.key]
             anchor += inter.cert_pem
     except CryptoError as exc:
-        raise PkiError(exc.message) from None
+        raise PkiError(exc.full) from None
     (directory / "trust-anchor.pem").write_text(anchor)
     paths.append(directory / "trust-anchor.pem")
     save_index(directory, {"issued": [], "crlNumber": 1})
@@ -135,7 +135,7 @@ def issue_certificate(directory: Path, *, cn: str, name: str | None = None,
             with os.fdopen(fd, "wb") as handle:
                 handle.write(leaf.pkcs12(password))
     except CryptoError as exc:
-        raise PkiError(exc.message) from None
+        raise PkiError(exc.full) from None
     index = load_index(directory)
     index["issued"].append({"name": stem, "cn": cn, "serial": leaf.certificate.serial_hex,
                             "notAfter": leaf.certificate.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -254,7 +254,7 @@ def crl(directory: Path, out: Path | None, der: bool, days: int, ca_password: st
     try:
         made = devpki.create_crl(issuer, revoked, days=days, crl_number=number)
     except CryptoError as exc:
-        raise PkiError(exc.message) from None
+        raise PkiError(exc.full) from None
     path = out or directory / ("crl.der" if der else "crl.pem")
     if der:
         path.write_bytes(made.der)

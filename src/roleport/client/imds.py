@@ -26,6 +26,13 @@ when none are valid the answer is an error (IMDS: ``{"Code": "CredentialsUnavail
 ``--hop-limit`` sets the IP TTL / IPv6 hop limit of each accepted connection, so the
 answers cannot travel further than intended (64 by default; 1 keeps them on the host
 for a container on a bridge network to be refused).
+
+Hostile bytes (docs/security.md, "Parsing client bytes"): request line and headers are
+bounded by :mod:`http.server` (64 KiB a line, 100 headers: 414/431); no request here has
+a body, so one that declares a body is refused (400) and the connection closed, rather
+than its bytes being read as a second request; a connection idle or trickling for
+:data:`READ_TIMEOUT_SECONDS` is closed; control characters in what the client sent are
+escaped before they reach the log.
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ MAX_TOKENS = 256
 TOKEN_PATH = "/latest/api/token"  # noqa: S105 - a URL path, not a secret
 CREDENTIALS_PATH = "/latest/meta-data/iam/security-credentials"
 ECS_PATH = "/v1/credentials"
+#: a connection that sends nothing for this long is closed (one thread each while open)
+READ_TIMEOUT_SECONDS = 10.0
 TTL_HEADER = "x-aws-ec2-metadata-token-ttl-seconds"
 TOKEN_HEADER = "x-aws-ec2-metadata-token"  # noqa: S105 - a header name
 
@@ -105,9 +114,22 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "roleport-signing-helper"
     sys_version = ""
+    timeout = READ_TIMEOUT_SECONDS
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        self.server.owner.log(f"{self.address_string()} {format % args}")
+        # the request line is the client's: no terminal escapes or forged lines in our log
+        line = (format % args).translate(_CONTROL_CHARACTERS)
+        self.server.owner.log(f"{self.address_string()} {line}")
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        declared = self.headers.get("Content-Length", "0").strip()
+        if declared != "0" or self.headers.get("Transfer-Encoding") is not None:
+            self.close_connection = True
+            self._send(400, "Bad Request: this endpoint takes no request body\n")
+            return False
+        return True
 
     # -- responses ----------------------------------------------------------------------
 
@@ -216,6 +238,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(405 if self._path() == TOKEN_PATH else 404, "Not Allowed\n")
 
     do_DELETE = do_PATCH = do_POST  # noqa: N815
+
+
+#: C0 controls and DEL as \xNN, as http.server's own log_message escapes them
+_CONTROL_CHARACTERS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
 
 
 def format_time_now() -> str:

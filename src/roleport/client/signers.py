@@ -141,7 +141,7 @@ def read_certificates(path: str | os.PathLike[str], what: str = "certificate") -
             return load_pem_bundle(data)
         return [load_der(data)]
     except CryptoError as exc:
-        raise SignerError(f"{what} file {path}: {exc.message}") from None
+        raise SignerError(f"{what} file {path}: {exc.full}") from None
 
 
 def _check_digest(digest: str) -> str:

@@ -112,7 +112,7 @@ class Certificate:
         except CertificateError:
             raise
         except Exception as exc:  # cryptography parses lazily: any field may be malformed
-            raise CertificateError(f"certificate could not be parsed: {exc}") from exc
+            raise CertificateError("certificate could not be parsed", detail=str(exc)) from exc
 
     def _read(self, cert: x509.Certificate) -> None:
         self._x509 = cert
@@ -120,7 +120,8 @@ class Certificate:
         try:
             self._version = 1 if cert.version == x509.Version.v1 else 3
         except x509.InvalidVersion as exc:
-            raise CertificateError(f"certificate has an unsupported version: {exc}") from exc
+            raise CertificateError("certificate has an unsupported version",
+                                   detail=str(exc)) from exc
         self._subject_dn = cert.subject.rfc4514_string()
         self._issuer_dn = cert.issuer.rfc4514_string()
         self._subject_attributes = tuple(name_attributes(cert.subject))
@@ -203,7 +204,8 @@ class Certificate:
             try:
                 key = cert.public_key()
             except UnsupportedAlgorithm as exc:  # e.g. an EC curve OpenSSL does not know
-                raise CertificateError(f"certificate public key is not supported: {exc}") from exc
+                raise CertificateError("certificate public key is not supported",
+                                       detail=str(exc)) from exc
             if isinstance(key, rsa.RSAPublicKey):
                 self._key_size = key.key_size
             elif isinstance(key, ec.EllipticCurvePublicKey):
@@ -546,7 +548,7 @@ def _iso(moment: datetime) -> str:
 def load_der(der: bytes) -> Certificate:
     """Parse one DER certificate.
 
-    Raises CertificateError("certificate could not be parsed: ..."). Certificates are
+    Raises CertificateError("certificate could not be parsed"). Certificates are
     immutable and clients present the same ones again and again (each CreateSession sends
     its leaf and chain), so parsed certificates are remembered in a bounded memo; parsing
     failures are not.
@@ -559,7 +561,7 @@ def _load_der_memo(der: bytes) -> Certificate:
     try:
         parsed = x509.load_der_x509_certificate(bytes(der))
     except Exception as exc:  # any parsing failure of untrusted bytes
-        raise CertificateError(f"certificate could not be parsed: {exc}") from exc
+        raise CertificateError("certificate could not be parsed", detail=str(exc)) from exc
     return Certificate(parsed)
 
 
@@ -576,7 +578,7 @@ def load_der_base64(value: str | bytes, *, lenient: bool = False) -> Certificate
     try:
         der = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise CertificateError(f"certificate is not valid base64: {exc}") from exc
+        raise CertificateError("certificate is not valid base64", detail=str(exc)) from exc
     if not der:
         raise CertificateError("certificate is empty")
     return load_der(der)
@@ -586,7 +588,7 @@ def load_pem_bundle(text: str | bytes) -> list[Certificate]:
     """Every ``CERTIFICATE`` block of a PEM bundle, in order.
 
     Other PEM blocks and text between blocks are ignored. Raises CertificateError
-    ``"no PEM certificate found"``, or ``"certificate 2 could not be parsed: ..."`` (1-based).
+    ``"no PEM certificate found"``, or ``"certificate 2 could not be parsed"`` (1-based).
     """
     data = text.encode("utf-8", "replace") if isinstance(text, str) else bytes(text)
     certificates = []
@@ -595,12 +597,13 @@ def load_pem_bundle(text: str | bytes) -> list[Certificate]:
         try:
             der = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise CertificateError(f"certificate {index} is not valid base64: {exc}") from exc
+            raise CertificateError(f"certificate {index} is not valid base64",
+                                   detail=str(exc)) from exc
         try:
             certificates.append(load_der(der))
         except CertificateError as exc:
             reason = exc.message.removeprefix("certificate ")
-            raise CertificateError(f"certificate {index} {reason}") from exc
+            raise CertificateError(f"certificate {index} {reason}", detail=exc.detail) from exc
     if not certificates:
         raise CertificateError("no PEM certificate found")
     return certificates

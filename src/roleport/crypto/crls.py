@@ -49,7 +49,7 @@ class Crl:
         try:
             self._read(crl)
         except Exception as exc:  # cryptography parses lazily: any field may be malformed
-            raise CrlError(f"CRL could not be parsed: {exc}") from exc
+            raise CrlError("CRL could not be parsed", detail=str(exc)) from exc
 
     def _read(self, crl: x509.CertificateRevocationList) -> None:
         self._crl = crl
@@ -162,13 +162,13 @@ class Crl:
 
 
 def load_crl(data: bytes | str) -> Crl:
-    """Parse a PEM or DER CRL; raises CrlError("CRL could not be parsed: ...")."""
+    """Parse a PEM or DER CRL; raises CrlError("CRL could not be parsed")."""
     raw = data.encode("utf-8", "replace") if isinstance(data, str) else bytes(data)
     try:
         loader = x509.load_pem_x509_crl if _PEM_MARKER in raw else x509.load_der_x509_crl
         crl = loader(raw)
     except Exception as exc:  # any parsing failure of untrusted bytes
-        raise CrlError(f"CRL could not be parsed: {exc}") from exc
+        raise CrlError("CRL could not be parsed", detail=str(exc)) from exc
     return Crl(crl)
 
 

@@ -119,7 +119,7 @@ def validate_path(leaf: Certificate, intermediates: Sequence[Certificate], store
     try:
         verified = verifier.verify(leaf._x509, [c._x509 for c in pool])
     except verification.VerificationError as exc:
-        raise _diagnose(leaf, pool, store, now, max_chain, str(exc)) from None
+        raise _diagnose(leaf, pool, store, now, max_chain, detail=str(exc)) from None
 
     by_der = {c._x509: c for c in (leaf, *pool, *store.anchors)}
     chain = [by_der[c] for c in verified.chain]
@@ -262,7 +262,7 @@ class _Diagnosis:
 
 
 def _diagnose(leaf: Certificate, pool: list[Certificate], store: TrustStore, now: datetime,
-              max_chain: int, verifier_message: str) -> PathValidationError:
+              max_chain: int, *, detail: str) -> PathValidationError:
     """Explain, in our words, why the verifier found no acceptable path."""
     diagnosis = _Diagnosis(pool, store, now)
     diagnosis.walk([leaf])
@@ -275,7 +275,8 @@ def _diagnose(leaf: Certificate, pool: list[Certificate], store: TrustStore, now
         return PathValidationError(diagnosis.reason)
     # Our rules accept a path the verifier refuses (a weak CA key, a forbidden algorithm,
     # a name constraint...), or the search ran out of budget: give the verifier's reason.
-    return PathValidationError(f"certificate path rejected: {_clean(verifier_message)}")
+    return PathValidationError("certificate path rejected by the verifier",
+                               detail=_clean(detail))
 
 
 _ALGORITHM_DEBUG = re.compile(

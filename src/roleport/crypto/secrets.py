@@ -131,4 +131,4 @@ def b32decode(text: str) -> bytes:
     try:
         return base64.b32decode(raw + "=" * (-len(raw) % 8))
     except (binascii.Error, ValueError) as exc:
-        raise CryptoError(f"not base32: {exc}") from exc
+        raise CryptoError("not base32", detail=str(exc)) from exc

@@ -102,7 +102,8 @@ def verify_request_signature(cert: Certificate, algorithm: str, string_to_sign: 
     try:
         public_key = cert._x509.public_key()
     except (UnsupportedAlgorithm, ValueError) as exc:
-        raise SignatureError(f"cannot verify with the certificate's key: {exc}") from exc
+        raise SignatureError("cannot verify with the certificate's key",
+                             detail=str(exc)) from exc
 
     label = _LABELLED.match(algorithm)
     labelled_hash = _LABEL_HASHES[label["hash"]]() if label else None

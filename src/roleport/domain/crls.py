@@ -21,14 +21,14 @@ def check_crl_for(anchor: TrustAnchor, crl_data: bytes) -> None:
     try:
         crl = load_crl(crl_data)
     except CryptoError as exc:
-        raise ValidationError(f"Invalid crlData: {exc.message}") from None
+        raise ValidationError(f"Invalid crlData: {exc.message}", detail=exc.detail) from None
     bundle = anchor.certificate_bundle
     cas = load_pem_bundle(bundle) if bundle else []
     try:
         verify_crl_signed_by(crl, cas)
     except CryptoError as exc:
-        raise ValidationError(f"Invalid crlData for trust anchor {anchor.id}: {exc.message}") \
-            from None
+        raise ValidationError(f"Invalid crlData for trust anchor {anchor.id}: {exc.message}",
+                              detail=exc.detail) from None
 
 
 class CrlService(ResourceService[Crl]):

@@ -4,7 +4,10 @@ The domain does no HTTP: it is given a :class:`CrlFetcher` (``server/crl_fetcher
 the HTTP one) and keeps what it fetched in a :class:`DistributionPointCache` until the
 CRL's ``nextUpdate``. Every failure is *closed*: a distribution point that cannot be read,
 answers something that is not a CRL of the certificate's issuer, or serves a CRL already
-past its ``nextUpdate`` refuses the certificate, with a message that says which.
+past its ``nextUpdate`` refuses the certificate, with a message that says which. That
+message is for the audit trail and the subject record: it tells what the server's network
+answered, which is none of an unauthenticated caller's business (CreateSession says only
+that the status could not be checked).
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ class DistributionPointCache:
         try:
             crl = load_crl(body)
         except CryptoError as exc:
-            raise CrlFetchError(f"the response is not a CRL ({exc.message})") from None
+            raise CrlFetchError(f"the response is not a CRL ({exc.full})") from None
         if crl.is_stale(now):
             raise CrlFetchError(f"the CRL is out of date (nextUpdate {_iso(crl.next_update)})")
         expires = crl.next_update or now + self._ttl
@@ -101,7 +104,7 @@ def check_distribution_points(certificate: Certificate, issuer: Certificate,
         try:
             verify_crl_signed_by(crl, [issuer])
         except CryptoError as exc:
-            problems.append(f"{url}: {exc.message}")
+            problems.append(f"{url}: {exc.full}")
             continue
         if crl.is_revoked(certificate.serial):
             when = crl.revocation_date(certificate.serial)

@@ -79,6 +79,7 @@ TRUST_ANCHOR_NOT_FOUND = "Specified Trust Anchor wasn't found."
 INVALID_PROFILE = "Invalid or empty profile provided."
 INVALID_SIGNATURE = "Invalid signature"
 UNTRUSTED_CERTIFICATE = "Untrusted signing certificate"
+REVOCATION_UNCHECKED = f"{UNTRUSTED_CERTIFICATE}: the revocation status could not be checked."
 ROLE_NOT_IN_PROFILE = "Requested Role isn't one of those listed in the Profile."
 ROLE_SESSION_NAME_REFUSED = "Not authorized to set roleSessionName"
 PRINCIPAL_SERVICE = "rolesanywhere.amazonaws.com"
@@ -429,7 +430,7 @@ class SessionService:
         try:
             check_end_entity_certificate(certificate, now)
         except CryptoError as exc:
-            raise self._refuse(audit, "certificate", exc.message,
+            raise self._refuse(audit, "certificate", exc.full,
                                UNTRUSTED_CERTIFICATE) from None
         intermediates = self._tidy_chain(certificate, chain, audit)
         store = self._trust_store(anchor)
@@ -437,7 +438,7 @@ class SessionService:
             return validate_path(certificate, intermediates, store, now,
                                  max_chain=self.settings.max_chain)
         except CryptoError as exc:
-            raise self._refuse(audit, "certificate", exc.message,
+            raise self._refuse(audit, "certificate", exc.full,
                                UNTRUSTED_CERTIFICATE) from None
 
     def _tidy_chain(self, leaf: Certificate, chain: list[Certificate],
@@ -480,7 +481,7 @@ class SessionService:
         try:
             check_not_revoked(path, crls)
         except CryptoError as exc:
-            raise self._refuse(audit, "revocation", exc.message,
+            raise self._refuse(audit, "revocation", exc.full,
                                UNTRUSTED_CERTIFICATE) from None
         if not anchor.crl_dp_revocation_enabled:
             return
@@ -492,8 +493,10 @@ class SessionService:
             audit.crl_distribution_point = check_distribution_points(
                 path[0], path[1], self.distribution_points, now)
         except RevocationProblem as exc:
-            message = UNTRUSTED_CERTIFICATE if exc.revoked else (
-                f"{UNTRUSTED_CERTIFICATE}: {exc.message}")
+            # which distribution point failed and how (refused, HTTP 404, not a CRL) is the
+            # server's network talking: the audit trail and the subject record get it, the
+            # caller only the outcome
+            message = UNTRUSTED_CERTIFICATE if exc.revoked else REVOCATION_UNCHECKED
             raise self._refuse(audit, "revocation", exc.message, message) from None
 
     def _session_tags(self, certificate: Certificate, profile: Profile, role_arn: str,

@@ -48,7 +48,8 @@ class TrustAnchorService(ResourceService[TrustAnchor]):
         try:
             certs = load_pem_bundle(pem)
         except CryptoError as exc:
-            raise ValidationError(f"Invalid x509CertificateData: {exc.message}") from None
+            raise ValidationError(f"Invalid x509CertificateData: {exc.message}",
+                                  detail=exc.detail) from None
         limit = self.quotas.certificates_per_trust_anchor
         if len(certs) > limit:
             raise exceeded("certificates per trust anchor", limit,
@@ -59,8 +60,8 @@ class TrustAnchorService(ResourceService[TrustAnchor]):
             except CryptoError as exc:
                 which = f"Certificate {index} ({cert.subject_dn})" if len(certs) > 1 \
                     else f"The certificate ({cert.subject_dn})"
-                raise ValidationError(f"{which} cannot be a trust anchor: {exc.message}") \
-                    from None
+                raise ValidationError(f"{which} cannot be a trust anchor: {exc.message}",
+                                      detail=exc.detail) from None
         return {expected: pem}
 
     def create(self, caller: Caller, *, name: str, source: Source, enabled: bool | None,

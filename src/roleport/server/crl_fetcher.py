@@ -34,7 +34,9 @@ class HttpCrlFetcher:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 declared = response.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                # ASCII digits only ("²" is a digit to str.isdigit, and int() refuses it)
+                if declared and declared.isascii() and declared.isdigit() and (
+                        len(declared) > 18 or int(declared) > self.max_bytes):
                     raise CrlFetchError(f"the CRL is larger than {self.max_bytes} bytes")
                 body = response.read(self.max_bytes + 1)
         except CrlFetchError:

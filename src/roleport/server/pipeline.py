@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs
 
 from botocore import xform_name
 
@@ -29,12 +28,11 @@ from roleport.errors import (
     InternalError,
     RoleportError,
     ServiceUnavailableError,
-    ValidationError,
 )
 from roleport.offload import MoveToThread
 from roleport.server.http import Request
 from roleport.spec.models import Service, services_for_signing_name
-from roleport.spec.parser import parse_query, parse_rest_json
+from roleport.spec.parser import parse_form, parse_query, parse_rest_json
 from roleport.spec.router import Match, QueryRouter, RestRouter
 from roleport.spec.serializer import Response, serialize, serialize_error
 from roleport.spec.validator import validate
@@ -187,6 +185,8 @@ class Pipeline:
     def _error(self, service: Service | None, exc: RoleportError, request: Request,
                outcome: Outcome) -> Response:
         outcome.error_code = exc.code
+        if exc.detail:  # the precise cause: the access log line, never the response
+            outcome.notes["cause"] = exc.detail
         return serialize_error(service, exc, request.request_id)
 
     def _handle_rest(self, request: Request, signing_name: str, services: tuple[Service, ...],
@@ -232,12 +232,7 @@ class Pipeline:
                 raise UnsupportedMediaTypeError(
                     f"Unsupported Content-Type '{request.content_type}': this API takes "
                     f"{_FORM_TYPE}.")
-            try:
-                form = parse_qs(request.body.decode("utf-8"), keep_blank_values=True)
-            except UnicodeDecodeError:
-                raise ValidationError("The request body is not valid UTF-8.") from None
-            for key, values in request.query.items():
-                form.setdefault(key, values)
+            form = parse_form(request.body, request.query)
         else:
             form = dict(request.query)
         identity = self._authenticate(request, service.signing_name)

@@ -4,27 +4,50 @@ The result is a plain dict keyed by member name (the same dict a botocore client
 given), with values converted to Python types: blobs to ``bytes``, timestamps to aware
 ``datetime``, integers to ``int``. A value that cannot be converted is left as it came;
 the validator reports it as a type error, together with every other constraint.
+
+What cannot be a request at all is a :class:`SerializationError` (400
+``SerializationException``): a body that is not JSON or breaks the decoding limits of
+:mod:`roleport.spec.jsondoc`, a body that is not a JSON object, an integer outside the range
+of its shape (32 bits for ``integer``, 64 for ``long``, as Smithy's restJson1 protocol tests
+require). Query-protocol forms are bounded too (:data:`MAX_FORM_FIELDS`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 import botocore.model
 
 from roleport.errors import ValidationError
+from roleport.spec.jsondoc import SerializationError, load_json_document
+
+__all__ = ["MAX_FORM_FIELDS", "SerializationError", "from_json", "is_unconverted",
+           "parse_form", "parse_query", "parse_rest_json", "unconverted_value"]
+
+#: bits of each integer type (Smithy: ``integer`` is 32-bit, ``long`` 64-bit, signed)
+_INTEGER_BITS = {"integer": 32, "long": 64}
+_DECIMAL_TEXT = re.compile(r"[+-]?[0-9]{1,100}")
+#: form fields (query protocol) of one request; the largest input of the served models
+#: has a few hundred leaves (a test checks)
+MAX_FORM_FIELDS = 2_000
+#: digits of a list or map index in a form field name (``Tags.member.12.Key``)
+_MAX_INDEX_DIGITS = 6
 
 
-class SerializationError(ValidationError):
-    """The body is not what the protocol says (bad JSON, a list where an object goes)."""
-
-    code = "SerializationException"
+def _integer(shape: botocore.model.Shape, value: int) -> int:
+    bits = _INTEGER_BITS.get(shape.type_name, 64)
+    if not -(1 << (bits - 1)) <= value < (1 << (bits - 1)):
+        shown = str(value) if len(str(value)) <= 40 else f"{str(value)[:40]}..."
+        raise SerializationError(f"The value {shown} is out of range for a {bits}-bit "
+                                 f"integer ({shape.name}).")
+    return value
 
 
 class _Raw:
@@ -49,7 +72,10 @@ def unconverted_value(value: object) -> object:
 
 def _parse_timestamp(value: object) -> datetime | _Raw:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):  # beyond the years datetime knows
+            return _Raw(value)
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -59,6 +85,8 @@ def _parse_timestamp(value: object) -> datetime | _Raw:
                 text = text[:-1] + "+00:00"
             parsed = datetime.fromisoformat(text)
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        except (OverflowError, OSError):
+            return _Raw(value)
         except ValueError:
             try:
                 return parsedate_to_datetime(value)
@@ -71,10 +99,9 @@ def _scalar_from_text(shape: botocore.model.Shape, text: str) -> Any:
     """Convert a string from a path, query string or header to the shape's type."""
     t = shape.type_name
     if t in ("integer", "long"):
-        try:
-            return int(text)
-        except ValueError:
+        if not _DECIMAL_TEXT.fullmatch(text):
             return _Raw(text)
+        return _integer(shape, int(text))
     if t in ("float", "double"):
         try:
             return float(text)
@@ -123,9 +150,9 @@ def from_json(shape: botocore.model.Shape, value: Any) -> Any:
     if t in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
-                return int(value)
+                return _integer(shape, int(value))
             return _Raw(value)
-        return value
+        return _integer(shape, value)
     if t in ("float", "double"):
         return value if isinstance(value, (int, float)) and not isinstance(value, bool) \
             else _Raw(value)
@@ -185,30 +212,38 @@ def parse_rest_json(operation: botocore.model.OperationModel, path_params: Mappi
                 if body:
                     params[name] = body if member.type_name == "blob" else body.decode()
             else:
-                doc = _load_json(body)
+                doc = load_json_document(body)
                 if doc is not None:
                     params[name] = from_json(member, doc)
         else:
             body_members[name] = member
-    if body_members and not payload_name:
-        doc = _load_json(body)
-        if doc is not None:
-            if not isinstance(doc, dict):
-                raise SerializationError("The request body must be a JSON object.")
-            for name, member in body_members.items():
-                wire = member.serialization.get("name", name)
-                if wire in doc:
-                    params[name] = from_json(member, doc[wire])
+    if body_members and not payload_name and body.strip():
+        doc = load_json_document(body)
+        if not isinstance(doc, dict):
+            raise SerializationError("The request body must be a JSON object.")
+        for name, member in body_members.items():
+            wire = member.serialization.get("name", name)
+            if wire in doc:
+                params[name] = from_json(member, doc[wire])
     return params
 
 
-def _load_json(body: bytes) -> Any:
-    if not body or not body.strip():
-        return None
+def parse_form(body: bytes, query: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """The fields of a query-protocol request: the form body, then the query string's.
+
+    Raises ValidationError for a body that is not UTF-8 or has more than
+    :data:`MAX_FORM_FIELDS` fields.
+    """
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SerializationError(f"The request body is not valid JSON: {exc}.") from None
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError("The request body is not valid UTF-8.", detail=str(exc)) from None
+    if text.count("&") >= MAX_FORM_FIELDS or len(query) > MAX_FORM_FIELDS:
+        raise ValidationError(f"The request has more than {MAX_FORM_FIELDS} form fields.")
+    form = parse_qs(text, keep_blank_values=True)
+    for key, values in query.items():
+        form.setdefault(key, values)
+    return form
 
 
 def parse_query(operation: botocore.model.OperationModel,
@@ -252,8 +287,14 @@ def _indexed(flat: dict[str, str], prefix: str) -> list[int]:
     for key in flat:
         if key.startswith(prefix):
             head = key[len(prefix):].split(".", 1)[0]
-            if head.isdigit():
-                indices.add(int(head))
+            if not (head.isascii() and head.isdigit()):  # "²" is a digit to str.isdigit
+                continue
+            if len(head) > _MAX_INDEX_DIGITS:
+                shown = key if len(key) <= 60 else f"{key[:60]}..."
+                raise ValidationError(f"The form field '{shown}' has a list index of "
+                                      f"{len(head)} digits; at most {_MAX_INDEX_DIGITS} are "
+                                      f"allowed.")
+            indices.add(int(head))
     return sorted(indices)
 
 

@@ -217,8 +217,10 @@ def _query_error(service: Service, error: RoleportError, status: int,
                  request_id: str) -> Response:
     ns = service.model.metadata.get("xmlNamespace", "")
     kind = "Sender" if error.sender_fault else "Receiver"
-    # query services (IAM, STS) name input validation failures ValidationError
-    code = "ValidationError" if error.code == "ValidationException" else error.code
+    # query services (IAM, STS) name input validation failures ValidationError, and have
+    # no SerializationException (an integer out of range is ValidationError there too)
+    code = "ValidationError" if error.code in ("ValidationException",
+                                               "SerializationException") else error.code
     body = (f'<ErrorResponse xmlns="{ns}"><Error><Type>{kind}</Type>'
             f"<Code>{escape(code)}</Code><Message>{escape(error.message)}</Message>"
             f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>")

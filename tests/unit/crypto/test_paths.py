@@ -330,9 +330,10 @@ def test_leaf_signed_with_a_weak_hash_is_refused(pki: Pki, hash_name: str) -> No
 def test_weak_ca_key_is_refused_with_the_verifiers_reason(pki: Pki) -> None:
     inter = devpki.create_intermediate_ca(pki.rsa_root, "Weak CA", key=pki.rsa_1024)
     leaf = devpki.issue_leaf(inter).certificate
-    with pytest.raises(PathValidationError,
-                       match="^certificate path rejected: .*weak"):
+    with pytest.raises(PathValidationError) as caught:
         validate_path(leaf, [inter.certificate], TrustStore([pki.rsa_root.certificate]), NOW)
+    assert caught.value.message == "certificate path rejected by the verifier"
+    assert "weak" in (caught.value.detail or "")
 
 
 def test_ed25519_ca_is_refused_with_a_readable_reason() -> None:
@@ -340,8 +341,8 @@ def test_ed25519_ca_is_refused_with_a_readable_reason() -> None:
     leaf = devpki.issue_leaf(root).certificate
     with pytest.raises(PathValidationError) as caught:
         validate_path(leaf, [], TrustStore([root.certificate]), NOW)
-    assert caught.value.message.startswith("certificate path rejected: ")
-    assert "Ed25519" in caught.value.message and "PhantomData" not in caught.value.message
+    assert caught.value.message == "certificate path rejected by the verifier"
+    assert "Ed25519" in caught.value.full and "PhantomData" not in caught.value.full
 
 
 def test_the_anchor_itself_is_not_a_signing_certificate(ec: Chain) -> None:

@@ -264,3 +264,18 @@ def test_serialisation_writes_the_normal_form():
         "Effect": "Allow", "Principal": {"AWS": ["123456789012"]}, "Action": ["sts:AssumeRole"],
         "Condition": {"StringEquals": {"sts:ExternalId": ["x"]}}}]}
     assert parse_policy(policy.dumps(), kind="trust") == policy
+
+
+def test_policies_longer_than_any_quota_are_parsed_but_not_memoised() -> None:
+    """A caller must not fill the memo with megabyte documents (docs/security.md)."""
+    from roleport.iam.policy import document
+
+    long_sid = "S" * (document.MEMO_MAX_CHARS + 1)
+    text = ('{"Version": "2012-10-17", "Statement": [{"Sid": "' + long_sid
+            + '", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}')
+    before = document._parse_policy_memo.cache_info().currsize
+    assert document.parse_policy(text, kind="identity").statements[0].sid == long_sid
+    assert document._parse_policy_memo.cache_info().currsize == before
+    short = text.replace(long_sid, "Short")
+    document.parse_policy(short, kind="identity")
+    assert document._parse_policy_memo.cache_info().currsize == before + 1

@@ -41,6 +41,8 @@ KINDS: tuple[PolicyKind, ...] = ("identity", "trust", "session", "resource")
 #: as ``max_size`` (trust policies can be raised to 4096 on request)
 DEFAULT_MAX_SIZE: dict[PolicyKind, int] = {
     "identity": 6144, "trust": 2048, "session": 2048, "resource": 20480}
+#: the longest text the parse memo keeps: the largest default quota above
+MEMO_MAX_CHARS = 20480
 QUOTA_NAMES: dict[PolicyKind, str] = {
     "identity": "PolicySize", "trust": "ACLSizePerRole", "session": "PolicySize",
     "resource": "PolicySize"}
@@ -121,8 +123,11 @@ def parse_policy(text: str, *, kind: PolicyKind, max_size: int | None = None,
     ``require_current_version`` rejects documents that are not 2012-10-17, as IAM does
     for managed policies. Documents are immutable, so a text parsed before is answered
     from a bounded memo (a role's trust policy is read on every CreateSession); failures
-    are not remembered.
+    are not remembered, nor texts longer than :data:`MEMO_MAX_CHARS` (a caller could
+    otherwise fill the memo's 2,048 entries with megabyte documents).
     """
+    if len(text) > MEMO_MAX_CHARS:
+        return _parse_policy_memo.__wrapped__(text, kind, max_size, require_current_version)
     return _parse_policy_memo(text, kind, max_size, require_current_version)
 
 
