@@ -87,6 +87,8 @@ profiles = _scoped(
     Column("attribute_mappings", JSON, nullable=False),
     Column("created_by", String(2048), nullable=False),
     Column("alias_name", String(256)),
+    #: trusted identity propagation: {"status", "subject_type", "subject_source"} or NULL
+    Column("tip_configuration", JSON),
     extra=(UniqueConstraint("account_id", "region", "alias_name", name="uq_profiles_alias"),),
 )
 
