@@ -42,15 +42,6 @@ UNSUPPORTED: dict[str, dict[str, dict[str, str]]] = {
             "MinimumSessionTokenSize": "session tokens are not padded",
         },
     },
-    "iam": {
-        "CreateRole": {
-            "MaxSigninSessionDuration": "Roleport has no AWS Sign-In (OAuth) sessions",
-        },
-        "UpdateRole": {
-            "MaxSigninSessionDuration": "Roleport has no AWS Sign-In (OAuth) sessions",
-            "ResetMaxSigninSessionDuration": "Roleport has no AWS Sign-In (OAuth) sessions",
-        },
-    },
 }
 
 

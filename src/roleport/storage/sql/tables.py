@@ -132,5 +132,6 @@ iam_roles = Table(
     Column("inline_policies", JSON, nullable=False),
     Column("attached_policies", JSON, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("max_signin_session_duration", Integer),
     UniqueConstraint("account_id", "name_key", name="uq_iam_roles_name"),
 )
