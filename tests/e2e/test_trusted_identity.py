@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from roleport.crypto import devpki
 from roleport.testing import RoleportServer
 
-from .clients.support import Setup, error_of, post_session, trust_policy
+from .clients.support import Setup, error_of, post_session, sts_identity, trust_policy
 from .test_sts import trust_for
 from .test_trust_anchors import error_of as client_error_of
 
@@ -124,6 +124,11 @@ def test_trust_policy_conditions_see_the_origin_identity(world: Setup, pki) -> N
     body = _profile_for(world, role, {"status": "ENABLED", "subjectType": "user"})
     alice = post_session(world.server, devpki.issue_leaf(pki.root, "alice"), body=body)
     assert alice.status_code == 201, alice.text
+    [issued] = alice.json()["credentialSet"]
+    # GetCallerIdentity answers as for any session: STS has no member for the origin identity
+    identity = sts_identity(world.server, issued["credentials"])
+    assert identity["Arn"] == issued["assumedRoleUser"]["arn"]
+    assert set(identity) - {"ResponseMetadata"} == {"UserId", "Account", "Arn"}
     status, _, message = error_of(post_session(world.server, devpki.issue_leaf(pki.root, "bob"),
                                                body=body))
     assert status == 403 and message.startswith(f"Unable to assume role for {role}")
