@@ -14,7 +14,7 @@ import pytest
 from roleport.clock import SystemClock
 from roleport.domain import attribute_mappings, notifications
 from roleport.domain.context import Caller, Scope
-from roleport.domain.model import Profile, Tag, TrustAnchor
+from roleport.domain.model import Profile, Tag, TipConfiguration, TrustAnchor
 from roleport.domain.pagination import PageTokens
 from roleport.domain.profiles import ProfileService
 from roleport.domain.quotas import Quotas
@@ -74,6 +74,17 @@ def test_round_trip_keeps_every_field(store):
         loaded = uow.trust_anchors.get(SCOPE, original.id)
     assert loaded == original
     assert loaded.created_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("tip", [None, TipConfiguration("ENABLED", "user", "x509SAN/URI"),
+                                 TipConfiguration("DISABLED", None, "x509Subject/CN")])
+def test_a_profile_keeps_its_trusted_identity_setting(store, tip):
+    original = profile(1)
+    original.tip_configuration = tip
+    with store(write=True) as uow:
+        uow.profiles.add(original)
+    with store() as uow:
+        assert uow.profiles.get(SCOPE, original.id) == original
 
 
 def test_other_scopes_see_nothing(store):
