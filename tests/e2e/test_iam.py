@@ -274,3 +274,18 @@ def test_the_aws_cli_manages_roles_unchanged(server, account, tmp_path):
                f"file://{trust_file}")
     assert made["Role"]["AssumeRolePolicyDocument"] == TRUST
     assert [r["RoleName"] for r in aws("list-roles")["Roles"]] == ["cli-role"]
+
+
+def test_max_signin_session_duration_is_stored_returned_and_reset(iam):
+    role = iam.create_role(RoleName="signin", AssumeRolePolicyDocument=json.dumps(TRUST),
+                           MaxSigninSessionDuration=86400)["Role"]
+    assert role["MaxSigninSessionDuration"] == 86400
+    assert iam.get_role(RoleName="signin")["Role"]["MaxSigninSessionDuration"] == 86400
+    iam.update_role(RoleName="signin", MaxSigninSessionDuration=3600)
+    assert iam.get_role(RoleName="signin")["Role"]["MaxSigninSessionDuration"] == 3600
+    with pytest.raises(ClientError) as exc:
+        iam.update_role(RoleName="signin", MaxSigninSessionDuration=7200,
+                        ResetMaxSigninSessionDuration=True)
+    assert error_of(exc)[:2] == ("InvalidInput", 400)
+    iam.update_role(RoleName="signin", ResetMaxSigninSessionDuration=True)
+    assert "MaxSigninSessionDuration" not in iam.get_role(RoleName="signin")["Role"]

@@ -6,21 +6,23 @@ pages, atomic rollback, unique aliases, and no lost update under concurrent writ
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import datetime, timezone
 
 import pytest
+from sqlalchemy import insert
 
 from roleport.clock import SystemClock
 from roleport.domain import attribute_mappings, notifications
 from roleport.domain.context import Caller, Scope
-from roleport.domain.model import Profile, Tag, TrustAnchor
+from roleport.domain.model import Profile, Tag, TipConfiguration, TrustAnchor
 from roleport.domain.pagination import PageTokens
 from roleport.domain.profiles import ProfileService
 from roleport.domain.quotas import Quotas
 from roleport.domain.tagging import TaggingService
 from roleport.storage.base import ConflictingWrite
-from roleport.storage.sql import engine, migrate
+from roleport.storage.sql import codecs, engine, migrate, tables
 from roleport.storage.sql.unit_of_work import SqlStore
 
 SCOPE = Scope("111111111111", "us-east-1")
@@ -74,6 +76,17 @@ def test_round_trip_keeps_every_field(store):
         loaded = uow.trust_anchors.get(SCOPE, original.id)
     assert loaded == original
     assert loaded.created_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("tip", [None, TipConfiguration("ENABLED", "user", "x509SAN/URI"),
+                                 TipConfiguration("DISABLED", None, "x509Subject/CN")])
+def test_a_profile_keeps_its_trusted_identity_setting(store, tip):
+    original = profile(1)
+    original.tip_configuration = tip
+    with store(write=True) as uow:
+        uow.profiles.add(original)
+    with store() as uow:
+        assert uow.profiles.get(SCOPE, original.id) == original
 
 
 def test_other_scopes_see_nothing(store):
@@ -181,3 +194,21 @@ def test_the_recorded_head_is_alembics_head(store):
     """migrate.HEAD lets a restart skip Alembic; it must name the newest migration."""
     assert migrate.HEAD == migrate.script_head()
     assert migrate.current(store.engine) == migrate.HEAD
+
+
+def test_profiles_of_an_older_database_keep_their_setting_which_is_none(tmp_path):
+    """Upgrading past 0003 leaves existing profiles without trusted identity propagation
+    (AWS: 'Existing profiles keep their current setting')."""
+    eng = engine.create(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(eng, "0002")
+    old = profile(7)
+    row = codecs.PROFILES.to_row(old)
+    del row["tip_configuration"]  # not a column yet
+    with eng.begin() as conn:
+        conn.execute(insert(tables.profiles).values(row))
+    migrate.upgrade(eng)
+    with SqlStore(eng)() as uow:
+        loaded = uow.profiles.get(SCOPE, old.id)
+    assert loaded is not None and loaded.tip_configuration is None
+    assert dataclasses.replace(loaded, seq=None) == old
+    eng.dispose()

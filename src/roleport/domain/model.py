@@ -34,6 +34,15 @@ class AttributeMapping:
 
 
 @dataclass(slots=True)
+class TipConfiguration:
+    """A profile's trusted identity propagation (see domain/trusted_identity)."""
+
+    status: str
+    subject_type: str | None = None
+    subject_source: str | None = None
+
+
+@dataclass(slots=True)
 class TrustAnchor:
     id: str
     account_id: str
@@ -81,6 +90,7 @@ class Profile:
     alias_name: str | None = None
     tags: list[Tag] = field(default_factory=list)
     seq: int | None = None
+    tip_configuration: TipConfiguration | None = None
 
     resource_type = "profile"
 

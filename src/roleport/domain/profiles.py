@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from roleport.domain import aliases, attribute_mappings, tags
+from roleport.domain import aliases, attribute_mappings, tags, trusted_identity
 from roleport.domain.context import Caller
-from roleport.domain.model import Profile, Tag
+from roleport.domain.model import Profile, Tag, TipConfiguration
 from roleport.domain.quotas import exceeded
 from roleport.domain.resources import ResourceService, Updated
 from roleport.errors import ValidationError
@@ -27,6 +27,8 @@ class ProfileChanges:
     duration_seconds: int | None = None
     accept_role_session_name: bool | None = None
     alias_name: str | None = None
+    #: replaces the whole setting (see domain/trusted_identity)
+    tip_configuration: TipConfiguration | None = None
 
 
 def check_session_policy(text: str) -> None:
@@ -51,7 +53,8 @@ class ProfileService(ResourceService[Profile]):
                duration_seconds: int | None, enabled: bool | None,
                require_instance_properties: bool | None,
                accept_role_session_name: bool | None, tag_list: list[Tag] | None,
-               alias_name: str | None) -> Profile:
+               alias_name: str | None,
+               tip_configuration: TipConfiguration | None = None) -> Profile:
         if session_policy is not None:
             check_session_policy(session_policy)
         alias = aliases.normalise(alias_name)
@@ -66,7 +69,10 @@ class ProfileService(ResourceService[Profile]):
             accept_role_session_name=bool(accept_role_session_name),
             attribute_mappings=attribute_mappings.defaults(), created_by=caller.principal_arn,
             created_at=now, updated_at=now, alias_name=alias,
-            tags=tags.initial(tag_list, limit=self.quotas.tags_per_resource))
+            tags=tags.initial(tag_list, limit=self.quotas.tags_per_resource),
+            tip_configuration=tip_configuration)
+        trusted_identity.check_mappings(tip_configuration, profile.attribute_mappings,
+                                        change="tipConfiguration")
         return self.create_within_quota(caller, profile, "profiles per account and Region",
                                         self.quotas.profiles)
 
@@ -89,6 +95,11 @@ class ProfileService(ResourceService[Profile]):
                 profile.duration_seconds = changes.duration_seconds
             if changes.accept_role_session_name is not None:
                 profile.accept_role_session_name = changes.accept_role_session_name
+            if changes.tip_configuration is not None:
+                trusted_identity.check_mappings(changes.tip_configuration,
+                                                profile.attribute_mappings,
+                                                change="tipConfiguration")
+                profile.tip_configuration = changes.tip_configuration
             previous = self.apply_alias(uow, caller.scope, profile, changes.alias_name)
             return Updated(profile, previous)
 
@@ -97,13 +108,19 @@ class ProfileService(ResourceService[Profile]):
     def put_attribute_mapping(self, caller: Caller, identifier: str, certificate_field: str,
                               specifiers: list[str]) -> Profile:
         def change(_uow: UnitOfWork, profile: Profile) -> None:
-            profile.attribute_mappings = attribute_mappings.put(
-                profile.attribute_mappings, certificate_field, specifiers)
+            mappings = attribute_mappings.put(profile.attribute_mappings, certificate_field,
+                                              specifiers)
+            trusted_identity.check_mappings(profile.tip_configuration, mappings,
+                                            change="PutAttributeMapping")
+            profile.attribute_mappings = mappings
         return self.mutate(caller, identifier, change)
 
     def delete_attribute_mapping(self, caller: Caller, identifier: str, certificate_field: str,
                                  specifiers: list[str] | None) -> Profile:
         def change(_uow: UnitOfWork, profile: Profile) -> None:
-            profile.attribute_mappings = attribute_mappings.delete(
-                profile.attribute_mappings, certificate_field, specifiers)
+            mappings = attribute_mappings.delete(profile.attribute_mappings,
+                                                 certificate_field, specifiers)
+            trusted_identity.check_mappings(profile.tip_configuration, mappings,
+                                            change="DeleteAttributeMapping")
+            profile.attribute_mappings = mappings
         return self.mutate(caller, identifier, change)

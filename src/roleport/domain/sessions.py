@@ -13,6 +13,7 @@ check                   refused with
 ``revocation``          Untrusted signing certificate          (imported CRL, CRL DP)
 ``role``                Requested Role isn't one of those listed in the Profile.
 ``role-session-name``   Not authorized to set roleSessionName
+``trusted-identity``    Unable to assume role for ARN. The certificate has no ...
 ``session-tags``        Unable to assume role for ARN. Some attributes failed ...
 ``assume-role``         Unable to assume role for ARN...       (from the issuer)
 ======================  ==========================================================
@@ -43,7 +44,7 @@ from roleport.crypto.certificates import Certificate, check_end_entity_certifica
 from roleport.crypto.crls import Crl, load_crl
 from roleport.crypto.errors import CryptoError
 from roleport.crypto.paths import TrustStore, check_not_revoked, validate_path
-from roleport.domain import session_tags
+from roleport.domain import session_tags, trusted_identity
 from roleport.domain.context import Scope
 from roleport.domain.freshness import DEFAULT_MAX_AGE, ChangeCounter, Kept
 from roleport.domain.model import (
@@ -155,6 +156,8 @@ class SessionAudit:
     subject_arn: str | None = None
     role_session_name: str | None = None
     source_identity: str | None = None
+    #: aws:OriginIdentity/Subject of a profile with trusted identity propagation
+    origin_subject: str | None = None
     duration_seconds: int | None = None
     dropped_tags: list[str] = field(default_factory=list)
     crl_distribution_point: str | None = None
@@ -169,7 +172,8 @@ class SessionAudit:
             "leniencies": sorted(self.leniencies), "x509Subject": self.x509_subject,
             "serialNumber": self.serial, "issuer": self.issuer, "subjectArn": self.subject_arn,
             "roleSessionName": self.role_session_name,
-            "sourceIdentity": self.source_identity, "durationSeconds": self.duration_seconds,
+            "sourceIdentity": self.source_identity, "originSubject": self.origin_subject,
+            "durationSeconds": self.duration_seconds,
             "droppedTags": self.dropped_tags or None,
             "crlDistributionPoint": self.crl_distribution_point,
         }
@@ -372,6 +376,14 @@ class SessionService:
         source_identity = source_identity_for(certificate)
         audit.role_session_name, audit.source_identity = session_name, source_identity
         audit.duration_seconds = duration
+        try:
+            origin = trusted_identity.origin_identity(certificate, profile.tip_configuration)
+        except trusted_identity.MissingSubject as exc:
+            raise self._refuse(audit, "trusted-identity", exc.reason,
+                               f"Unable to assume role for {request.role_arn}. The "
+                               f"certificate has no {exc.subject_source} value for the "
+                               f"profile's trusted identity propagation.") from None
+        audit.origin_subject = origin.subject if origin else None
 
         tags = self._session_tags(certificate, profile, request.role_arn, audit)
         context: dict[str, str | list[str]] = {
@@ -390,7 +402,7 @@ class SessionService:
             source_identity=source_identity, session_tags=tags,
             session_policy=profile.session_policy,
             policy_arns=list(profile.managed_policy_arns),
-            principal_service=PRINCIPAL_SERVICE, context=context)
+            principal_service=PRINCIPAL_SERVICE, context=context, origin_identity=origin)
         try:
             return self.issuer.assume_role(assume)
         except RoleportError as exc:

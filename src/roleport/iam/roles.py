@@ -73,6 +73,8 @@ class Role:
     inline_policies: dict[str, str] = field(default_factory=dict)
     attached_policies: list[str] = field(default_factory=list)
     seq: int | None = None
+    #: stored and returned (AWS Sign-In sessions, which Roleport does not serve)
+    max_signin_session_duration: int | None = None
 
     @property
     def arn(self) -> str:
@@ -185,7 +187,8 @@ class RoleRegistry:
 
     def create(self, account_id: str, *, name: str, path: str | None, trust_policy: str,
                description: str | None, max_session_duration: int | None,
-               permissions_boundary: str | None, tags: list[Tag] | None) -> Role:
+               permissions_boundary: str | None, tags: list[Tag] | None,
+               max_signin_session_duration: int | None = None) -> Role:
         if permissions_boundary is not None and not _POLICY_ARN.fullmatch(permissions_boundary):
             raise invalid_input(f"ARN {permissions_boundary} is not valid.")
         role = Role(role_id=new_unique_id("AROA"), account_id=account_id, name=name,
@@ -193,7 +196,8 @@ class RoleRegistry:
                     max_session_duration=max_session_duration or DEFAULT_MAX_SESSION_DURATION,
                     created_at=self.clock.now().replace(microsecond=0),
                     description=description, permissions_boundary=permissions_boundary,
-                    tags=self._merged_tags([], tags or [], creating=True))
+                    tags=self._merged_tags([], tags or [], creating=True),
+                    max_signin_session_duration=max_signin_session_duration)
         with self.store(write=True) as uow:
             self._trust_policy(uow, account_id, trust_policy)
             uow.lock_scope(Scope(account_id, GLOBAL))
@@ -259,12 +263,21 @@ class RoleRegistry:
         return result
 
     def update(self, account_id: str, name: str, *, description: str | None,
-               max_session_duration: int | None) -> Role:
+               max_session_duration: int | None, max_signin_session_duration: int | None = None,
+               reset_max_signin_session_duration: bool = False) -> Role:
+        if reset_max_signin_session_duration and max_signin_session_duration is not None:
+            raise invalid_input("You cannot set ResetMaxSigninSessionDuration to true and "
+                                "specify MaxSigninSessionDuration in the same request.")
+
         def change(_uow: Any, role: Role) -> Role:
             if description is not None:
                 role.description = description
             if max_session_duration is not None:
                 role.max_session_duration = max_session_duration
+            if max_signin_session_duration is not None:
+                role.max_signin_session_duration = max_signin_session_duration
+            if reset_max_signin_session_duration:
+                role.max_signin_session_duration = None
             return role
         return self._mutate(account_id, name, change)
 

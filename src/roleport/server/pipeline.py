@@ -35,6 +35,7 @@ from roleport.spec.models import Service, services_for_signing_name
 from roleport.spec.parser import parse_form, parse_query, parse_rest_json
 from roleport.spec.router import Match, QueryRouter, RestRouter
 from roleport.spec.serializer import Response, serialize, serialize_error
+from roleport.spec.unsupported import refuse_unsupported
 from roleport.spec.validator import validate
 from roleport.storage.base import StorageError
 
@@ -215,6 +216,7 @@ class Pipeline:
         params = parse_rest_json(match.operation, match.path_params, request.query,
                                  request.header_map, request.body)
         validate(match.operation.input_shape, params)
+        refuse_unsupported(match.service.name, match.operation.name, params)
         if x509:
             if self._x509_handler is None:
                 raise UnknownServiceError("CreateSession is not enabled on this server.")
@@ -242,6 +244,7 @@ class Pipeline:
         outcome.operation = match.operation.name
         params = parse_query(match.operation, form)
         validate(match.operation.input_shape, params)
+        refuse_unsupported(service.name, match.operation.name, params)
         result = self._method(service, match.operation.name)(_caller(identity, region), params)
         return serialize(service, match.operation, result, request.request_id)
 

@@ -72,6 +72,10 @@ def profile(p: Profile, previous_alias_name: str | None = None) -> dict[str, Any
         "acceptRoleSessionName": p.accept_role_session_name,
         "attributeMappings": [attribute_mapping(m) for m in p.attribute_mappings],
     }
+    tip = p.tip_configuration
+    if tip is not None:
+        out["tipConfiguration"] = {"status": tip.status, "subjectType": tip.subject_type,
+                                   "subjectSource": tip.subject_source}
     _alias(out, p, previous_alias_name)
     return out
 

@@ -9,6 +9,26 @@ from datetime import datetime
 from roleport import arns
 
 
+#: the condition keys of trusted identity propagation: set by Roleport only, never by a
+#: caller (see :func:`roleport.sts.trust` and :mod:`roleport.domain.trusted_identity`)
+ORIGIN_IDENTITY_PREFIX = "aws:OriginIdentity/"
+
+
+@dataclass(frozen=True)
+class OriginIdentity:
+    """A session's ``aws:OriginIdentity/*`` values (an absent member: no such key)."""
+
+    subject: str
+    subject_type: str | None = None
+    issuer: str | None = None
+
+    def condition_keys(self) -> dict[str, str]:
+        values = {"Subject": self.subject, "SubjectType": self.subject_type,
+                  "Issuer": self.issuer}
+        return {ORIGIN_IDENTITY_PREFIX + name: value for name, value in values.items()
+                if value is not None}
+
+
 @dataclass(frozen=True)
 class SessionClaims:
     access_key_id: str
@@ -23,6 +43,7 @@ class SessionClaims:
     session_tags: tuple[tuple[str, str], ...] = ()
     session_policy: str | None = None
     policy_arns: tuple[str, ...] = ()
+    origin_identity: OriginIdentity | None = None
 
     @property
     def role_name(self) -> str:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from roleport import ids
 from roleport.clock import Clock
 from roleport.crypto.secrets import constant_time_equals, hmac_sha256
-from roleport.sts.claims import SessionClaims
+from roleport.sts.claims import OriginIdentity, SessionClaims
 from roleport.sts.errors import ExpiredSessionToken, InvalidSessionToken
 from roleport.sts.keyring import Keyring
 from roleport.sts.tokens import INVALID_MESSAGE, SessionTokenCodec
@@ -64,6 +64,7 @@ class SessionCredentials:
              duration_seconds: int, source_identity: str | None = None,
              session_tags: tuple[tuple[str, str], ...] = (),
              session_policy: str | None = None, policy_arns: tuple[str, ...] = (),
+             origin_identity: OriginIdentity | None = None,
              now: datetime | None = None) -> MintedCredentials:
         issued = (now or self._clock.now()).replace(microsecond=0)
         access_key_id = ids.new_access_key_id(ACCESS_KEY_PREFIX)
@@ -72,7 +73,8 @@ class SessionCredentials:
             role_id=role_id, session_name=session_name, issued_at=issued,
             expires_at=issued + timedelta(seconds=duration_seconds),
             source_identity=source_identity, session_tags=tuple(session_tags),
-            session_policy=session_policy, policy_arns=tuple(policy_arns))
+            session_policy=session_policy, policy_arns=tuple(policy_arns),
+            origin_identity=origin_identity)
         secret = self._secret(self._keyring.current, access_key_id)
         assert secret is not None
         return MintedCredentials(access_key_id, secret, self._tokens.seal(claims), claims)

@@ -28,6 +28,7 @@ from roleport.domain.freshness import ChangeCounter
 from roleport.iam.markers import Markers
 from roleport.iam.roles import Role, RoleRegistry
 from roleport.sts import trust
+from roleport.sts.claims import OriginIdentity
 from roleport.sts.credentials import SessionCredentials
 from roleport.sts.errors import AssumeRoleDenied
 from roleport.sts.keyring import Keyring
@@ -56,6 +57,9 @@ class AssumeRoleRequest:
     #: an AWS principal (STS AssumeRole by an account's admin key) instead of the service
     principal_arn: str | None = None
     external_id: str | None = None
+    #: trusted identity propagation (CreateSession of a profile with TIP enabled): the
+    #: only source of the aws:OriginIdentity/* keys
+    origin_identity: OriginIdentity | None = None
 
     def ask(self) -> trust.Ask:
         return trust.Ask(
@@ -64,7 +68,8 @@ class AssumeRoleRequest:
             source_identity=self.source_identity, session_tags=list(self.session_tags),
             session_policy=self.session_policy, policy_arns=list(self.policy_arns),
             principal_service=self.principal_service, principal_arn=self.principal_arn,
-            external_id=self.external_id, context=self.context)
+            external_id=self.external_id, context=self.context,
+            origin_identity=self.origin_identity)
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ class BuiltinIssuer:
             session_name=request.role_session_name, duration_seconds=request.duration_seconds,
             source_identity=request.source_identity, session_tags=tuple(request.session_tags),
             session_policy=request.session_policy, policy_arns=tuple(request.policy_arns),
-            now=now)
+            origin_identity=request.origin_identity, now=now)
         claims = minted.claims
         log.info("issued %s for %s (session %s, expires %s)", minted.access_key_id,
                  claims.assumed_role_arn, claims.session_name, claims.expires_at.isoformat())

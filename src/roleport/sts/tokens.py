@@ -28,7 +28,7 @@ from typing import Any
 
 from roleport.crypto.errors import CryptoError
 from roleport.crypto.secrets import open_, seal
-from roleport.sts.claims import SessionClaims
+from roleport.sts.claims import OriginIdentity, SessionClaims
 from roleport.sts.errors import InvalidSessionToken
 from roleport.sts.keyring import Keyring
 
@@ -77,7 +77,21 @@ def _claims_json(c: SessionClaims) -> dict[str, Any]:
         out["p"] = c.session_policy
     if c.policy_arns:
         out["m"] = list(c.policy_arns)
+    if c.origin_identity is not None:
+        origin = c.origin_identity
+        out["o"] = {k: v for k, v in (("s", origin.subject), ("t", origin.subject_type),
+                                      ("i", origin.issuer)) if v is not None}
     return out
+
+
+def _origin_from(data: Any) -> OriginIdentity | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ValueError("bad origin identity")
+    optional = {k: _str(data[k]) if k in data else None for k in ("t", "i")}
+    return OriginIdentity(subject=_str(data["s"]), subject_type=optional["t"],
+                          issuer=optional["i"])
 
 
 def _str(value: Any) -> str:
@@ -102,7 +116,7 @@ def _claims_from(data: Any) -> SessionClaims:
         source_identity=_str(data["s"]) if "s" in data else None,
         session_tags=tuple((_str(k), _str(v)) for k, v in tags),
         session_policy=_str(data["p"]) if "p" in data else None,
-        policy_arns=tuple(_str(a) for a in arns))
+        policy_arns=tuple(_str(a) for a in arns), origin_identity=_origin_from(data.get("o")))
 
 
 def _compress(data: bytes) -> bytes:

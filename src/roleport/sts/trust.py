@@ -32,6 +32,7 @@ from roleport.iam.policy import (
     evaluate,
     parse_policy,
 )
+from roleport.sts.claims import ORIGIN_IDENTITY_PREFIX, OriginIdentity
 from roleport.sts.errors import (
     AssumeRoleDenied,
     DurationTooLong,
@@ -80,6 +81,7 @@ class Ask:
     principal_arn: str | None
     external_id: str | None
     context: Mapping[str, str | Sequence[str]]
+    origin_identity: OriginIdentity | None = None
 
 
 def _deny(role_arn: str, reason: str | None = None) -> AssumeRoleDenied:
@@ -144,7 +146,13 @@ def _packed_policy_percent(session_policy: str | None, policy_arns: tuple[str, .
 
 
 def _context(ask: Ask, now: datetime) -> dict[str, str | Sequence[str]]:
-    ctx: dict[str, str | Sequence[str]] = dict(ask.context)
+    # aws:OriginIdentity/* come from the verified certificate only (ask.origin_identity),
+    # whatever else put keys into the context: callers cannot set them
+    reserved = ORIGIN_IDENTITY_PREFIX.lower()
+    ctx: dict[str, str | Sequence[str]] = {k: v for k, v in ask.context.items()
+                                           if not k.lower().startswith(reserved)}
+    if ask.origin_identity is not None:
+        ctx.update(ask.origin_identity.condition_keys())
     present = {k.lower() for k in ctx}
 
     def add(key: str, value: str | Sequence[str]) -> None:

@@ -151,7 +151,7 @@ class World:
             duration_seconds=options.get("duration_seconds"), enabled=options.get("enabled"),
             require_instance_properties=None,
             accept_role_session_name=options.get("accept_role_session_name"), tag_list=None,
-            alias_name=None)
+            alias_name=None, tip_configuration=options.get("tip_configuration"))
 
     def signed(self, leaf: IssuedCertificate, *, chain: list | None = None,
                at: datetime | None = None, sign: Any = None, algorithm: str | None = None,

@@ -9,7 +9,9 @@ import pytest
 
 from roleport.crypto import devpki
 from roleport.domain.sessions import SessionAudit, SessionService, source_identity_for
+from roleport.domain.trusted_identity import configured
 from roleport.errors import AccessDeniedError
+from roleport.sts.claims import OriginIdentity
 
 from .conftest import REGION, World
 
@@ -533,3 +535,27 @@ def test_a_change_made_elsewhere_is_seen_within_the_time_bound(world: World, pki
 
     time.sleep(0.35)
     assert refused(world, world.request(leaf, anchor, profile), service)[1].check == "profile"
+
+
+# -- trusted identity propagation -------------------------------------------------------
+
+
+def test_a_tip_profile_hands_the_issuer_the_origin_identity(world: World, pki) -> None:
+    anchor, profile = setup(world, pki, tip_configuration=configured("ENABLED", "user", None))
+    _, audit = world.run(world.request(devpki.issue_leaf(pki.root, "alice"), anchor, profile))
+    assert world.issuer.calls[-1].origin_identity == OriginIdentity("alice", "user")
+    assert audit.fields()["originSubject"] == "alice"
+    plain = world.profile()
+    world.run(world.request(devpki.issue_leaf(pki.root, "alice"), anchor, plain))
+    assert world.issuer.calls[-1].origin_identity is None
+
+
+def test_a_tip_profile_refuses_a_certificate_without_the_subject_field(world: World,
+                                                                      pki) -> None:
+    anchor, profile = setup(world, pki, tip_configuration=configured(
+        "ENABLED", None, "x509SAN/URI"))
+    message, audit = refused(world, world.request(devpki.issue_leaf(pki.root, "no-uri"),
+                                                  anchor, profile))
+    assert message == (f"Unable to assume role for {world.role_arn}. The certificate has no "
+                       "x509SAN/URI value for the profile's trusted identity propagation.")
+    assert audit.check == "trusted-identity" and "x509SAN/URI" in audit.reason

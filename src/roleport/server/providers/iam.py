@@ -35,6 +35,7 @@ def role_view(role: Role, *, detail: bool = True) -> Params:
         "CreateDate": role.created_at,
         "AssumeRolePolicyDocument": _document(role.trust_policy),
         "MaxSessionDuration": role.max_session_duration,
+        "MaxSigninSessionDuration": role.max_signin_session_duration,
     }
     if role.description is not None:
         out["Description"] = role.description
@@ -70,7 +71,8 @@ class IamProvider:
             caller.account_id, name=p["RoleName"], path=p.get("Path"),
             trust_policy=p["AssumeRolePolicyDocument"], description=p.get("Description"),
             max_session_duration=p.get("MaxSessionDuration"),
-            permissions_boundary=p.get("PermissionsBoundary"), tags=_tags(p.get("Tags")))
+            permissions_boundary=p.get("PermissionsBoundary"), tags=_tags(p.get("Tags")),
+            max_signin_session_duration=p.get("MaxSigninSessionDuration"))
         view = role_view(role)
         view.pop("RoleLastUsed")
         return {"Role": view}
@@ -84,8 +86,11 @@ class IamProvider:
         return _paged(listing, "Roles", [role_view(r, detail=False) for r in listing.items])
 
     def update_role(self, caller: Caller, p: Params) -> Params:
-        self.roles.update(caller.account_id, p["RoleName"], description=p.get("Description"),
-                          max_session_duration=p.get("MaxSessionDuration"))
+        self.roles.update(
+            caller.account_id, p["RoleName"], description=p.get("Description"),
+            max_session_duration=p.get("MaxSessionDuration"),
+            max_signin_session_duration=p.get("MaxSigninSessionDuration"),
+            reset_max_signin_session_duration=bool(p.get("ResetMaxSigninSessionDuration")))
         return {}
 
     def update_assume_role_policy(self, caller: Caller, p: Params) -> Params:

@@ -11,13 +11,14 @@ from typing import Any
 
 from roleport.domain.context import Caller
 from roleport.domain.crls import CrlService
-from roleport.domain.model import Tag
+from roleport.domain.model import Tag, TipConfiguration
 from roleport.domain.notifications import SettingInput, SettingKey
 from roleport.domain.profiles import ProfileChanges, ProfileService
 from roleport.domain.resources import require_uuid
 from roleport.domain.subjects import SubjectService
 from roleport.domain.tagging import TaggingService
 from roleport.domain.trust_anchors import Source, TrustAnchorService
+from roleport.domain.trusted_identity import configured
 from roleport.server import views
 
 Params = dict[str, Any]
@@ -32,6 +33,12 @@ def _source(value: dict[str, Any] | None) -> Source | None:
     if value is None:
         return None
     return Source(value.get("sourceType"), dict(value.get("sourceData") or {}))
+
+
+def _tip(value: dict[str, Any] | None) -> TipConfiguration | None:
+    if value is None:
+        return None
+    return configured(value["status"], value.get("subjectType"), value.get("subjectSource"))
 
 
 def _settings(items: list[dict[str, Any]] | None) -> list[SettingInput] | None:
@@ -110,7 +117,7 @@ class RolesAnywhereProvider:
             enabled=p.get("enabled"),
             require_instance_properties=p.get("requireInstanceProperties"),
             accept_role_session_name=p.get("acceptRoleSessionName"), tag_list=_tags(p),
-            alias_name=p.get("aliasName"))
+            alias_name=p.get("aliasName"), tip_configuration=_tip(p.get("tipConfiguration")))
         return {"profile": views.profile(profile)}
 
     def get_profile(self, caller: Caller, p: Params) -> Params:
@@ -122,7 +129,7 @@ class RolesAnywhereProvider:
             role_arns=p.get("roleArns"), managed_policy_arns=p.get("managedPolicyArns"),
             duration_seconds=p.get("durationSeconds"),
             accept_role_session_name=p.get("acceptRoleSessionName"),
-            alias_name=p.get("aliasName")))
+            alias_name=p.get("aliasName"), tip_configuration=_tip(p.get("tipConfiguration"))))
         return {"profile": views.profile(done.resource, done.previous_alias_name)}
 
     def delete_profile(self, caller: Caller, p: Params) -> Params:

@@ -27,17 +27,19 @@ class Codec:
     """Maps one entity class to its table's columns.
 
     ``times``: datetime fields stored as micros; ``nested``: fields holding lists of
-    small dataclasses stored as JSON (each item with its own ``times``).
+    small dataclasses stored as JSON (each item with its own ``times``); ``embedded``:
+    fields holding one small dataclass or None, stored as a JSON object or NULL.
     """
 
     def __init__(self, entity: type, times: tuple[str, ...] = ("created_at", "updated_at"),
                  nested: dict[str, type] | None = None, derived: dict[str, Any] | None = None,
-                 ) -> None:
+                 embedded: dict[str, type] | None = None) -> None:
         self.entity = entity
         self.fields = [f.name for f in dataclasses.fields(entity)]
         self.times = set(times)
         self.nested = nested or {}
         self.derived = derived or {}
+        self.embedded = embedded or {}
 
     def to_row(self, obj: Any) -> dict[str, Any]:
         row: dict[str, Any] = {}
@@ -49,6 +51,8 @@ class Codec:
                 value = to_micros(value)
             elif name in self.nested:
                 value = [_item_to_json(v) for v in value]
+            elif name in self.embedded and value is not None:
+                value = _item_to_json(value)
             row[name] = value
         for column, fn in self.derived.items():
             row[column] = fn(obj)
@@ -63,6 +67,8 @@ class Codec:
                 value = from_micros(value)
             elif name in self.nested:
                 value = [_item_from_json(self.nested[name], v) for v in value]
+            elif name in self.embedded and value is not None:
+                value = _item_from_json(self.embedded[name], value)
             elif name == "crl_data" and value is not None:
                 value = bytes(value)
             kwargs[name] = value
@@ -95,7 +101,8 @@ def _item_from_json(cls: type, data: dict[str, Any]) -> Any:
 TRUST_ANCHORS = Codec(model.TrustAnchor, nested={
     "notification_settings": model.NotificationSetting, "tags": model.Tag})
 PROFILES = Codec(model.Profile, nested={
-    "attribute_mappings": model.AttributeMapping, "tags": model.Tag})
+    "attribute_mappings": model.AttributeMapping, "tags": model.Tag},
+    embedded={"tip_configuration": model.TipConfiguration})
 CRLS = Codec(model.Crl, nested={"tags": model.Tag})
 SUBJECTS = Codec(model.Subject, times=("created_at", "updated_at", "last_seen_at"), nested={
     "credentials": model.CredentialRecord,

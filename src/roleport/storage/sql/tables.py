@@ -88,6 +88,8 @@ profiles = _scoped(
     Column("attribute_mappings", JSON, nullable=False),
     Column("created_by", String(2048), nullable=False),
     Column("alias_name", String(256)),
+    #: trusted identity propagation: {"status", "subject_type", "subject_source"} or NULL
+    Column("tip_configuration", JSON),
     extra=(UniqueConstraint("account_id", "region", "alias_name", name="uq_profiles_alias"),),
 )
 
@@ -131,5 +133,6 @@ iam_roles = Table(
     Column("inline_policies", JSON, nullable=False),
     Column("attached_policies", JSON, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("max_signin_session_duration", Integer),
     UniqueConstraint("account_id", "name_key", name="uq_iam_roles_name"),
 )
