@@ -25,7 +25,8 @@ OWN_FIXED_MESSAGES = {"ExpiredSessionToken", "InvalidSessionToken"}
 #: errors that never reach a caller: the pipeline logs a StorageError and answers 503 in
 #: fixed words; a CrlFetchError becomes an audit reason (CreateSession says only that the
 #: revocation status could not be checked)
-NEVER_SENT = {"StorageError", "CrlFetchError"}
+# SystemExit: start-up failures, printed to the operator who started the server
+NEVER_SENT = {"StorageError", "CrlFetchError", "SystemExit"}
 
 
 def _server_modules():
