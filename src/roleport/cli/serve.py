@@ -122,6 +122,15 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
               show_default=True, type=click.IntRange(1))
 @click.option("--quota-roles-per-profile", envvar="ROLEPORT_QUOTA_ROLES_PER_PROFILE",
               default=250, show_default=True, type=click.IntRange(1, 250))
+@click.option("--quota-mapping-rules-per-field",
+              envvar="ROLEPORT_QUOTA_MAPPING_RULES_PER_FIELD", default=50, show_default=True,
+              type=click.IntRange(1, 1000),
+              help="PutAttributeMapping: most rules for one certificate field (not an AWS "
+                   "quota: AWS documents none).")
+@click.option("--quota-mapping-rules-per-profile",
+              envvar="ROLEPORT_QUOTA_MAPPING_RULES_PER_PROFILE", default=100,
+              show_default=True, type=click.IntRange(1, 3000),
+              help="Most attribute mapping rules of one profile, all fields together.")
 @click.option("--log-level", envvar="ROLEPORT_LOG_LEVEL", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--no-access-log", envvar="ROLEPORT_NO_ACCESS_LOG", is_flag=True,
@@ -148,6 +157,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
           crl_fetch_max_bytes: int, max_body_bytes: int, quota_trust_anchors: int,
           quota_profiles: int, quota_crls_per_trust_anchor: int,
           quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
+          quota_mapping_rules_per_field: int, quota_mapping_rules_per_profile: int,
           log_level: str, no_access_log: bool, workers: int, threads: int, dispatch: str,
           upstream: dict) -> None:
     """Run the Roleport server (HTTPS by default, with a local CA made on first start).
@@ -177,7 +187,9 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         quotas=Quotas(trust_anchors=quota_trust_anchors, profiles=quota_profiles,
                       crls_per_trust_anchor=quota_crls_per_trust_anchor,
                       certificates_per_trust_anchor=quota_certificates_per_trust_anchor,
-                      roles_per_profile=quota_roles_per_profile),
+                      roles_per_profile=quota_roles_per_profile,
+                      mapping_rules_per_field=quota_mapping_rules_per_field,
+                      mapping_rules_per_profile=quota_mapping_rules_per_profile),
         strict_signing=strict_signing, invalid_tag_values=invalid_tag_values,
         crl_fetch_timeout_seconds=crl_fetch_timeout, crl_fetch_max_bytes=crl_fetch_max_bytes,
         max_body_bytes=max_body_bytes, log_level=log_level, workers=workers, threads=threads,
