@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from roleport.domain.quotas import Quotas
+from roleport.server.connections import ConnectionLimits
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -30,6 +31,8 @@ class Settings:
     quotas: Quotas = field(default_factory=Quotas)
     strict_signing: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: header/body deadlines, keep-alive and the connection cap of each worker
+    connection_limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     max_clock_skew_seconds: int = 300
     #: CreateSession: certificate attributes that are not valid session tags make the
     #: request ``fail`` (what AWS observably does) or are ``drop``ped (what its docs say)

@@ -14,6 +14,13 @@ from roleport.cli.options import account_option, data_options
 from roleport.cli.upstream import upstream_options
 from roleport.config import DEFAULT_PORT, DEFAULT_REGION, Settings
 from roleport.domain.quotas import Quotas
+from roleport.server.connections import (
+    DEFAULT_BODY_TIMEOUT_SECONDS,
+    DEFAULT_HEADER_TIMEOUT_SECONDS,
+    DEFAULT_KEEP_ALIVE_SECONDS,
+    DEFAULT_MAX_CONNECTIONS,
+    ConnectionLimits,
+)
 
 
 def _bind(host: str, port: int, *, workers: int = 1) -> socket.socket:
@@ -111,6 +118,24 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
 @click.option("--max-body-bytes", envvar="ROLEPORT_MAX_BODY_BYTES", default=1024 * 1024,
               show_default=True, type=click.IntRange(1024, 64 * 1024 * 1024),
               help="Largest request body accepted.")
+@click.option("--header-timeout", envvar="ROLEPORT_HEADER_TIMEOUT",
+              default=DEFAULT_HEADER_TIMEOUT_SECONDS, show_default=True,
+              type=click.FloatRange(0.1, 3600),
+              help="Seconds a client has to send a request's headers, from connecting or "
+                   "from the previous response; then the connection is closed.")
+@click.option("--body-timeout", envvar="ROLEPORT_BODY_TIMEOUT",
+              default=DEFAULT_BODY_TIMEOUT_SECONDS, show_default=True,
+              type=click.FloatRange(0.1, 3600),
+              help="Seconds a client has to send a request's body once its headers came; "
+                   "then a 408 RequestTimeoutException and the connection is closed.")
+@click.option("--keep-alive-timeout", envvar="ROLEPORT_KEEP_ALIVE_TIMEOUT",
+              default=DEFAULT_KEEP_ALIVE_SECONDS, show_default=True,
+              type=click.FloatRange(0.1, 3600),
+              help="Seconds an idle keep-alive connection stays open between requests.")
+@click.option("--max-connections", envvar="ROLEPORT_MAX_CONNECTIONS",
+              default=DEFAULT_MAX_CONNECTIONS, show_default=True,
+              type=click.IntRange(1, 1_000_000),
+              help="Open connections per worker; one more is answered 503 and closed.")
 @click.option("--quota-trust-anchors", envvar="ROLEPORT_QUOTA_TRUST_ANCHORS", default=50,
               show_default=True, type=click.IntRange(1))
 @click.option("--quota-profiles", envvar="ROLEPORT_QUOTA_PROFILES", default=250,
@@ -154,7 +179,9 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, region: str,
           account_id: str, plain_http: bool, tls_cert: Path | None, tls_key: Path | None,
           strict_signing: bool, invalid_tag_values: str, crl_fetch_timeout: float,
-          crl_fetch_max_bytes: int, max_body_bytes: int, quota_trust_anchors: int,
+          crl_fetch_max_bytes: int, max_body_bytes: int, header_timeout: float,
+          body_timeout: float, keep_alive_timeout: float, max_connections: int,
+          quota_trust_anchors: int,
           quota_profiles: int, quota_crls_per_trust_anchor: int,
           quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
           quota_mapping_rules_per_field: int, quota_mapping_rules_per_profile: int,
@@ -166,8 +193,9 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     a pair generated on first start, saved in the data dir and printed once.
     """
     import uvicorn
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-    from roleport.server import bootstrap
+    from roleport.server import bootstrap, connections
     from roleport.server import workers as workers_mod
     from roleport.server.app import create_app
     from roleport.server.observability import configure_logging
@@ -192,7 +220,11 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
                       mapping_rules_per_profile=quota_mapping_rules_per_profile),
         strict_signing=strict_signing, invalid_tag_values=invalid_tag_values,
         crl_fetch_timeout_seconds=crl_fetch_timeout, crl_fetch_max_bytes=crl_fetch_max_bytes,
-        max_body_bytes=max_body_bytes, log_level=log_level, workers=workers, threads=threads,
+        max_body_bytes=max_body_bytes,
+        connection_limits=ConnectionLimits(
+            header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout,
+            keep_alive_seconds=keep_alive_timeout, max_connections=max_connections),
+        log_level=log_level, workers=workers, threads=threads,
         dispatch=dispatch, access_log=not no_access_log, **upstream)
     configure_logging(log_level)
     bootstrap.ensure_data_dir(settings)
@@ -211,6 +243,10 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         store.dispose()  # each worker opens its own pool after the fork
         _preload_for_workers()
 
+    limits = settings.connection_limits
+    connections.raise_descriptor_limit(limits)
+    protocol = connections.guarded_protocol(AutoHTTPProtocol, limits)
+
     def make_server():  # noqa: ANN202 - runs in each worker (or here, with one)
         worker_store = store if workers == 1 else SqlStore(
             engine.create(settings.resolved_database_url))
@@ -220,6 +256,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
             app, log_level="warning", access_log=False, lifespan="on", server_header=False,
             ssl_certfile=str(tls.certificate) if tls else None,
             ssl_keyfile=str(tls.key) if tls else None, timeout_graceful_shutdown=5,
+            http=protocol, timeout_keep_alive=limits.keep_alive_seconds,
             h11_max_incomplete_event_size=64 * 1024))
 
     ca_bundle = tls.ca_bundle if tls else None
