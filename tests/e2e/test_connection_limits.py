@@ -58,6 +58,15 @@ def _closed_by_server(sock: socket.socket, within: float) -> bytes | None:
     return received
 
 
+def _aws_error(answer: bytes | None, status: bytes, code: bytes) -> str:
+    """The message of the AWS-shaped JSON error ``answer`` is, checking status and code."""
+    assert answer is not None
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 " + status)
+    assert b"x-amzn-errortype: " + code.lower() in head.lower()
+    return json.loads(body)["message"]
+
+
 @contextlib.contextmanager
 def _half_requests(server: RoleportServer, count: int) -> Iterator[list[socket.socket]]:
     socks = []
@@ -115,11 +124,7 @@ def test_a_connection_beyond_the_cap_gets_an_aws_shaped_503(slow_server):
         extra = _connect(slow_server)
         with extra:
             answer = _closed_by_server(extra, within=3)
-    assert answer is not None
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 503")
-    assert b"x-amzn-ErrorType: ServiceUnavailableException" in head
-    assert "connection limit" in json.loads(body)["message"]
+    assert "connection limit" in _aws_error(answer, b"503", b"ServiceUnavailableException")
 
 
 def test_a_body_that_does_not_arrive_gets_a_408_and_the_connection_closes(slow_server):
@@ -128,11 +133,8 @@ def test_a_body_that_does_not_arrive_gets_a_408_and_the_connection_closes(slow_s
         sock.sendall(b"POST /trustanchors HTTP/1.1\r\nHost: x\r\nContent-Type: "
                      b"application/json\r\nContent-Length: 100\r\n\r\n{\"na")
         answer = _closed_by_server(sock, within=5)
-    assert answer is not None
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 408")
-    assert b"RequestTimeoutException" in head
-    assert "did not arrive within 1.5 seconds" in json.loads(body)["message"]
+    message = _aws_error(answer, b"408", b"RequestTimeoutException")
+    assert "did not arrive within 1.5 seconds" in message
 
 
 def test_an_idle_keep_alive_connection_is_closed(slow_server):
