@@ -33,6 +33,10 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     #: header/body deadlines, keep-alive and the connection cap of each worker
     connection_limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    #: failed authentications per second (and burst) per source address and per access
+    #: key before requests are throttled (see roleport.server.auth_throttle); 0 turns off
+    auth_failure_rate: float = 2.0
+    auth_failure_burst: int = 10
     max_clock_skew_seconds: int = 300
     #: CreateSession: certificate attributes that are not valid session tags make the
     #: request ``fail`` (what AWS observably does) or are ``drop``ped (what its docs say)

@@ -136,6 +136,15 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
               default=DEFAULT_MAX_CONNECTIONS, show_default=True,
               type=click.IntRange(1, 1_000_000),
               help="Open connections per worker; one more is answered 503 and closed.")
+@click.option("--auth-failure-rate", envvar="ROLEPORT_AUTH_FAILURE_RATE", default=2.0,
+              show_default=True, type=click.FloatRange(0, 10_000),
+              help="Failed authentications (wrong secret, unknown key, bad session token) "
+                   "allowed per second per source address and per access key, after "
+                   "--auth-failure-burst; more are throttled. 0 turns throttling off.")
+@click.option("--auth-failure-burst", envvar="ROLEPORT_AUTH_FAILURE_BURST", default=10,
+              show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Failed authentications allowed in a burst before --auth-failure-rate "
+                   "applies.")
 @click.option("--quota-trust-anchors", envvar="ROLEPORT_QUOTA_TRUST_ANCHORS", default=50,
               show_default=True, type=click.IntRange(1))
 @click.option("--quota-profiles", envvar="ROLEPORT_QUOTA_PROFILES", default=250,
@@ -181,6 +190,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
           strict_signing: bool, invalid_tag_values: str, crl_fetch_timeout: float,
           crl_fetch_max_bytes: int, max_body_bytes: int, header_timeout: float,
           body_timeout: float, keep_alive_timeout: float, max_connections: int,
+          auth_failure_rate: float, auth_failure_burst: int,
           quota_trust_anchors: int,
           quota_profiles: int, quota_crls_per_trust_anchor: int,
           quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
@@ -224,6 +234,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         connection_limits=ConnectionLimits(
             header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout,
             keep_alive_seconds=keep_alive_timeout, max_connections=max_connections),
+        auth_failure_rate=auth_failure_rate, auth_failure_burst=auth_failure_burst,
         log_level=log_level, workers=workers, threads=threads,
         dispatch=dispatch, access_log=not no_access_log, **upstream)
     configure_logging(log_level)

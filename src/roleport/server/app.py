@@ -29,6 +29,7 @@ from roleport.domain.trust_anchors import TrustAnchorService
 from roleport.errors import RoleportError, ValidationError
 from roleport.iam.roles import RoleRegistry
 from roleport.offload import MoveToThread
+from roleport.server.auth_throttle import FailedAuthThrottle
 from roleport.server.dispatch import LoopQueue
 from roleport.server.http import Request
 from roleport.server.observability import Metrics
@@ -37,6 +38,7 @@ from roleport.server.providers.iam import IamProvider
 from roleport.server.providers.rolesanywhere import RolesAnywhereProvider
 from roleport.server.providers.sessions import build_sessions_provider
 from roleport.server.providers.sts import StsProvider
+from roleport.server.ratelimit import Rate
 from roleport.spec.serializer import Response, serialize_error
 from roleport.storage.sql.unit_of_work import SqlStore
 from roleport.sts.credentials import SessionCredentials
@@ -239,7 +241,11 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
     metrics = Metrics()
     sessions = build_sessions_provider(settings, store, clock, services.issuer, metrics,
                                        changes=services.changes)
+    throttle = None
+    if settings.auth_failure_rate > 0:
+        throttle = FailedAuthThrottle(Rate(settings.auth_failure_rate,
+                                           settings.auth_failure_burst))
     pipeline = Pipeline(providers, lookup, clock,
                         max_skew_seconds=settings.max_clock_skew_seconds,
-                        x509_handler=sessions.create_session)
+                        x509_handler=sessions.create_session, throttle=throttle)
     return RoleportApp(settings, store, pipeline, metrics)
