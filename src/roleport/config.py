@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from roleport.domain.quotas import Quotas
+from roleport.server.connections import ConnectionLimits
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -36,6 +37,12 @@ class Settings:
     quotas: Quotas = field(default_factory=Quotas)
     strict_signing: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: header/body deadlines, keep-alive and the connection cap of each worker
+    connection_limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    #: failed authentications per second (and burst) per source address and per access
+    #: key before requests are throttled (see roleport.server.auth_throttle); 0 turns off
+    auth_failure_rate: float = 2.0
+    auth_failure_burst: int = 10
     max_clock_skew_seconds: int = 300
     #: CreateSession: certificate attributes that are not valid session tags make the
     #: request ``fail`` (what AWS observably does) or are ``drop``ped (what its docs say)

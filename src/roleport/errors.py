@@ -13,7 +13,9 @@ Hierarchy::
     ├── AccessDeniedError          403 AccessDeniedException
     ├── TooManyTagsError           400 TooManyTagsException
     ├── ConflictError              409 ConflictException
-    ├── ServiceUnavailableError    503 ServiceUnavailableException (retry_after_seconds)
+    ├── RetryLaterError            (retry_after_seconds, sent as Retry-After)
+    │   ├── ServiceUnavailableError    503 ServiceUnavailableException
+    │   └── ThrottlingError            429 ThrottlingException (400 Throttling on query APIs)
     ├── AuthenticationError        403, code chosen per protocol family (see auth/)
     └── InternalError              500 InternalFailure
 
@@ -83,10 +85,8 @@ class LimitExceededError(RoleportError):
     status = 409
 
 
-class ServiceUnavailableError(RoleportError):
-    code = "ServiceUnavailableException"
-    status = 503
-    sender_fault = False
+class RetryLaterError(RoleportError):
+    """An error the caller may retry after ``retry_after_seconds`` (``Retry-After``)."""
 
     def __init__(self, message: str, *, retry_after_seconds: int | None = None,
                  **kw: object) -> None:
@@ -94,6 +94,22 @@ class ServiceUnavailableError(RoleportError):
             kw.setdefault("retryAfterSeconds", retry_after_seconds)
         super().__init__(message, **kw)
         self.retry_after_seconds = retry_after_seconds
+
+
+class ServiceUnavailableError(RetryLaterError):
+    code = "ServiceUnavailableException"
+    status = 503
+    sender_fault = False
+
+
+class ThrottlingError(RetryLaterError):
+    """Too many requests (or failed attempts): SDKs back off and retry. JSON services
+    answer 429 ``ThrottlingException``; query services (IAM, STS) 400 ``Throttling``."""
+
+    code = "ThrottlingException"
+    status = 429
+    query_code = "Throttling"
+    query_status = 400
 
 
 class AuthenticationError(RoleportError):

@@ -76,6 +76,7 @@ __all__ = [
     "SignedRequest",
     "SigningRequest",
     "VerifiedRequest",
+    "access_key_id_of",
     "read_signed_request",
     "service_and_region_of",
     "sign_request",
@@ -357,18 +358,29 @@ def verify(request: SigningRequest,
                            signed_at=signed.signed_at)
 
 
+def _credential_of(request: SigningRequest) -> str | None:
+    """The ``Credential`` of the signature, unverified (header or presigned query)."""
+    headers = request.header_values("authorization")
+    if headers:
+        match = _CREDENTIAL_RE.search(headers[0])
+        return match.group(1) if match else None
+    if "X-Amz-Credential" in request.raw_query:
+        values = parse_query(request.raw_query).get("X-Amz-Credential")
+        return values[0] if values else None
+    return None
+
+
+def access_key_id_of(request: SigningRequest) -> str | None:
+    """The access key id a request claims to be signed with, unverified."""
+    credential = _credential_of(request)
+    return credential.split("/", 1)[0] or None if credential else None
+
+
 def service_and_region_of(request: SigningRequest) -> tuple[str, str] | None:
     """``(service, region)`` from the credential scope, without verifying anything, so the
     router can choose the service model before authentication. ``None`` if unsigned or
     unreadable."""
-    credential: str | None = None
-    headers = request.header_values("authorization")
-    if headers:
-        match = _CREDENTIAL_RE.search(headers[0])
-        credential = match.group(1) if match else None
-    elif "X-Amz-Credential" in request.raw_query:
-        values = parse_query(request.raw_query).get("X-Amz-Credential")
-        credential = values[0] if values else None
+    credential = _credential_of(request)
     if not credential:
         return None
     parts = credential.split("/")

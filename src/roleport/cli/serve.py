@@ -14,6 +14,13 @@ from roleport.cli.options import account_option, data_options
 from roleport.cli.upstream import upstream_options
 from roleport.config import DEFAULT_PORT, DEFAULT_REGION, Settings
 from roleport.domain.quotas import Quotas
+from roleport.server.connections import (
+    DEFAULT_BODY_TIMEOUT_SECONDS,
+    DEFAULT_HEADER_TIMEOUT_SECONDS,
+    DEFAULT_KEEP_ALIVE_SECONDS,
+    DEFAULT_MAX_CONNECTIONS,
+    ConnectionLimits,
+)
 
 
 def _bind(host: str, port: int, *, workers: int = 1) -> socket.socket:
@@ -114,6 +121,33 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
 @click.option("--max-body-bytes", envvar="ROLEPORT_MAX_BODY_BYTES", default=1024 * 1024,
               show_default=True, type=click.IntRange(1024, 64 * 1024 * 1024),
               help="Largest request body accepted.")
+@click.option("--header-timeout", envvar="ROLEPORT_HEADER_TIMEOUT",
+              default=DEFAULT_HEADER_TIMEOUT_SECONDS, show_default=True,
+              type=click.FloatRange(0.1, 3600),
+              help="Seconds a client has to send a request's headers, from connecting or "
+                   "from the previous response; then the connection is closed.")
+@click.option("--body-timeout", envvar="ROLEPORT_BODY_TIMEOUT",
+              default=DEFAULT_BODY_TIMEOUT_SECONDS, show_default=True,
+              type=click.FloatRange(0.1, 3600),
+              help="Seconds a client has to send a request's body once its headers came; "
+                   "then a 408 RequestTimeoutException and the connection is closed.")
+@click.option("--keep-alive-timeout", envvar="ROLEPORT_KEEP_ALIVE_TIMEOUT",
+              default=DEFAULT_KEEP_ALIVE_SECONDS, show_default=True,
+              type=click.FloatRange(0.1, 3600),
+              help="Seconds an idle keep-alive connection stays open between requests.")
+@click.option("--max-connections", envvar="ROLEPORT_MAX_CONNECTIONS",
+              default=DEFAULT_MAX_CONNECTIONS, show_default=True,
+              type=click.IntRange(1, 1_000_000),
+              help="Open connections per worker; one more is answered 503 and closed.")
+@click.option("--auth-failure-rate", envvar="ROLEPORT_AUTH_FAILURE_RATE", default=2.0,
+              show_default=True, type=click.FloatRange(0, 10_000),
+              help="Failed authentications (wrong secret, unknown key, bad session token) "
+                   "allowed per second per source address and per access key, after "
+                   "--auth-failure-burst; more are throttled. 0 turns throttling off.")
+@click.option("--auth-failure-burst", envvar="ROLEPORT_AUTH_FAILURE_BURST", default=10,
+              show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Failed authentications allowed in a burst before --auth-failure-rate "
+                   "applies.")
 @click.option("--quota-trust-anchors", envvar="ROLEPORT_QUOTA_TRUST_ANCHORS", default=50,
               show_default=True, type=click.IntRange(1))
 @click.option("--quota-profiles", envvar="ROLEPORT_QUOTA_PROFILES", default=250,
@@ -125,6 +159,15 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
               show_default=True, type=click.IntRange(1))
 @click.option("--quota-roles-per-profile", envvar="ROLEPORT_QUOTA_ROLES_PER_PROFILE",
               default=250, show_default=True, type=click.IntRange(1, 250))
+@click.option("--quota-mapping-rules-per-field",
+              envvar="ROLEPORT_QUOTA_MAPPING_RULES_PER_FIELD", default=50, show_default=True,
+              type=click.IntRange(1, 1000),
+              help="PutAttributeMapping: most rules for one certificate field (not an AWS "
+                   "quota: AWS documents none).")
+@click.option("--quota-mapping-rules-per-profile",
+              envvar="ROLEPORT_QUOTA_MAPPING_RULES_PER_PROFILE", default=100,
+              show_default=True, type=click.IntRange(1, 3000),
+              help="Most attribute mapping rules of one profile, all fields together.")
 @click.option("--log-level", envvar="ROLEPORT_LOG_LEVEL", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--no-access-log", envvar="ROLEPORT_NO_ACCESS_LOG", is_flag=True,
@@ -148,9 +191,13 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, region: str,
           account_id: str, plain_http: bool, tls_cert: Path | None, tls_key: Path | None,
           strict_signing: bool, invalid_tag_values: str, crl_fetch_timeout: float,
-          crl_fetch_max_bytes: int, max_body_bytes: int, quota_trust_anchors: int,
+          crl_fetch_max_bytes: int, max_body_bytes: int, header_timeout: float,
+          body_timeout: float, keep_alive_timeout: float, max_connections: int,
+          auth_failure_rate: float, auth_failure_burst: int,
+          quota_trust_anchors: int,
           quota_profiles: int, quota_crls_per_trust_anchor: int,
           quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
+          quota_mapping_rules_per_field: int, quota_mapping_rules_per_profile: int,
           log_level: str, no_access_log: bool, workers: int, threads: int, dispatch: str,
           upstream: dict) -> None:
     """Run the Roleport server (HTTPS by default, with a local CA made on first start).
@@ -162,8 +209,9 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     secrets stored in the database.
     """
     import uvicorn
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-    from roleport.server import bootstrap
+    from roleport.server import bootstrap, connections
     from roleport.server import workers as workers_mod
     from roleport.server.app import create_app
     from roleport.server.observability import configure_logging
@@ -183,10 +231,17 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         quotas=Quotas(trust_anchors=quota_trust_anchors, profiles=quota_profiles,
                       crls_per_trust_anchor=quota_crls_per_trust_anchor,
                       certificates_per_trust_anchor=quota_certificates_per_trust_anchor,
-                      roles_per_profile=quota_roles_per_profile),
+                      roles_per_profile=quota_roles_per_profile,
+                      mapping_rules_per_field=quota_mapping_rules_per_field,
+                      mapping_rules_per_profile=quota_mapping_rules_per_profile),
         strict_signing=strict_signing, invalid_tag_values=invalid_tag_values,
         crl_fetch_timeout_seconds=crl_fetch_timeout, crl_fetch_max_bytes=crl_fetch_max_bytes,
-        max_body_bytes=max_body_bytes, log_level=log_level, workers=workers, threads=threads,
+        max_body_bytes=max_body_bytes,
+        connection_limits=ConnectionLimits(
+            header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout,
+            keep_alive_seconds=keep_alive_timeout, max_connections=max_connections),
+        auth_failure_rate=auth_failure_rate, auth_failure_burst=auth_failure_burst,
+        log_level=log_level, workers=workers, threads=threads,
         dispatch=dispatch, access_log=not no_access_log, **upstream)
     configure_logging(log_level)
     bootstrap.ensure_data_dir(settings)
@@ -204,6 +259,10 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         store.dispose()  # each worker opens its own pool after the fork
         _preload_for_workers()
 
+    limits = settings.connection_limits
+    connections.raise_descriptor_limit(limits)
+    protocol = connections.guarded_protocol(AutoHTTPProtocol, limits)
+
     def make_server():  # noqa: ANN202 - runs in each worker (or here, with one)
         worker_store = store if workers == 1 else SqlStore(
             engine.create(settings.resolved_database_url), store.sealer)
@@ -213,6 +272,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
             app, log_level="warning", access_log=False, lifespan="on", server_header=False,
             ssl_certfile=str(tls.certificate) if tls else None,
             ssl_keyfile=str(tls.key) if tls else None, timeout_graceful_shutdown=5,
+            http=protocol, timeout_keep_alive=limits.keep_alive_seconds,
             h11_max_incomplete_event_size=64 * 1024))
 
     ca_bundle = tls.ca_bundle if tls else None

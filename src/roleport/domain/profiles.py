@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from roleport import arns
 from roleport.domain import aliases, attribute_mappings, tags, trusted_identity
 from roleport.domain.context import Caller
 from roleport.domain.model import Profile, Tag, TipConfiguration
@@ -38,14 +39,25 @@ def check_session_policy(text: str) -> None:
         raise ValidationError(f"Invalid sessionPolicy: {exc.message}") from None
 
 
+def check_own_account_role(account_id: str, role_arn: str) -> None:
+    """A profile names roles of its own account only: Roles Anywhere resources "must be
+    created in the same account and region to be used together" (aws-behaviour §1)."""
+    arn = arns.parse(role_arn)
+    if arn is None or arn.account != account_id:
+        raise ValidationError(f"Invalid roleArn {role_arn}: a profile can only name roles "
+                              f"in its own account ({account_id}).")
+
+
 class ProfileService(ResourceService[Profile]):
     repository = "profiles"
     resource_type = "profile"
     label = "profile"
 
-    def _check_roles(self, role_arns: list[str]) -> list[str]:
+    def _check_roles(self, caller: Caller, role_arns: list[str]) -> list[str]:
         if len(role_arns) > self.quotas.roles_per_profile:
             raise exceeded("roles per profile", self.quotas.roles_per_profile)
+        for role_arn in role_arns:
+            check_own_account_role(caller.account_id, role_arn)
         return list(role_arns)
 
     def create(self, caller: Caller, *, name: str, role_arns: list[str],
@@ -63,7 +75,7 @@ class ProfileService(ResourceService[Profile]):
             id=new_uuid(), account_id=caller.account_id, region=caller.region, name=name,
             enabled=True if enabled is None else enabled,
             require_instance_properties=bool(require_instance_properties),
-            session_policy=session_policy, role_arns=self._check_roles(role_arns),
+            session_policy=session_policy, role_arns=self._check_roles(caller, role_arns),
             managed_policy_arns=list(managed_policy_arns or []),
             duration_seconds=duration_seconds or DEFAULT_DURATION_SECONDS,
             accept_role_session_name=bool(accept_role_session_name),
@@ -80,7 +92,8 @@ class ProfileService(ResourceService[Profile]):
                changes: ProfileChanges) -> Updated[Profile]:
         if changes.session_policy is not None:
             check_session_policy(changes.session_policy)
-        roles = self._check_roles(changes.role_arns) if changes.role_arns is not None else None
+        roles = (self._check_roles(caller, changes.role_arns)
+                 if changes.role_arns is not None else None)
 
         def change(uow: UnitOfWork, profile: Profile) -> Updated[Profile]:
             if changes.name is not None:
@@ -107,11 +120,20 @@ class ProfileService(ResourceService[Profile]):
 
     def put_attribute_mapping(self, caller: Caller, identifier: str, certificate_field: str,
                               specifiers: list[str]) -> Profile:
+        per_field = self.quotas.mapping_rules_per_field
+        if len(specifiers) > per_field:
+            raise exceeded("mapping rules per certificate field", per_field,
+                           f"The request has {len(specifiers)} for {certificate_field}.")
+
         def change(_uow: UnitOfWork, profile: Profile) -> None:
             mappings = attribute_mappings.put(profile.attribute_mappings, certificate_field,
                                               specifiers)
             trusted_identity.check_mappings(profile.tip_configuration, mappings,
                                             change="PutAttributeMapping")
+            total = sum(len(m.specifiers) for m in mappings)
+            if total > self.quotas.mapping_rules_per_profile:
+                raise exceeded("mapping rules per profile", self.quotas.mapping_rules_per_profile,
+                               f"The profile would have {total}.")
             profile.attribute_mappings = mappings
         return self.mutate(caller, identifier, change)
 

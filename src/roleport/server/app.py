@@ -26,9 +26,10 @@ from roleport.domain.profiles import ProfileService
 from roleport.domain.subjects import SubjectService
 from roleport.domain.tagging import TaggingService
 from roleport.domain.trust_anchors import TrustAnchorService
-from roleport.errors import ValidationError
+from roleport.errors import RoleportError, ValidationError
 from roleport.iam.roles import RoleRegistry
 from roleport.offload import MoveToThread
+from roleport.server.auth_throttle import FailedAuthThrottle
 from roleport.server.dispatch import LoopQueue
 from roleport.server.http import Request
 from roleport.server.observability import Metrics
@@ -37,6 +38,7 @@ from roleport.server.providers.iam import IamProvider
 from roleport.server.providers.rolesanywhere import RolesAnywhereProvider
 from roleport.server.providers.sessions import build_sessions_provider
 from roleport.server.providers.sts import StsProvider
+from roleport.server.ratelimit import Rate
 from roleport.spec.serializer import Response, serialize_error
 from roleport.storage.sql.unit_of_work import SqlStore
 from roleport.sts.credentials import SessionCredentials
@@ -44,6 +46,13 @@ from roleport.sts.issuer import CredentialIssuer, build_issuer, role_registry
 from roleport.sts.keyring import Keyring
 
 access_log = structlog.get_logger("roleport.access")
+
+
+class RequestTimeoutError(RoleportError):
+    """The client sent the headers of a request but not its body in time."""
+
+    code = "RequestTimeoutException"
+    status = 408
 
 HEALTH_PATH = "/_roleport/health"
 METRICS_PATH = "/_roleport/metrics"
@@ -117,12 +126,12 @@ class RoleportApp:
                      for k, v in scope.get("headers", [])],
             client=(scope.get("client") or ("", 0))[0], request_id=request_id)
         outcome = Outcome()
-        too_large = await self._read_body(request, receive)
-        if too_large:
-            outcome.error_code = "ValidationException"
-            response = serialize_error(None, ValidationError(
-                f"The request body is larger than the limit of "
-                f"{self.settings.max_body_bytes} bytes."), request_id)
+        unread = await self._read_body(request, receive)
+        if unread is not None:
+            outcome.error_code = unread.code
+            response = serialize_error(None, unread, request_id)
+            if isinstance(unread, RequestTimeoutError):
+                response.headers.append(("Connection", "close"))
         elif request.raw_path == HEALTH_PATH and request.method in ("GET", "HEAD"):
             response = await self._health(request_id)
         elif request.raw_path == METRICS_PATH and request.method == "GET":
@@ -144,26 +153,36 @@ class RoleportApp:
                                               outcome)
         return response, outcome
 
-    async def _read_body(self, request: Request, receive: Any) -> bool:
+    async def _read_body(self, request: Request, receive: Any) -> RoleportError | None:
+        """Read the body into ``request``, or say why not (too large, too slow)."""
         limit = self.settings.max_body_bytes
+        too_large = ValidationError(f"The request body is larger than the limit of {limit} "
+                                    f"bytes.")
         declared = request.header_map.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
-            return True
+            return too_large
+        timeout = self.settings.connection_limits.body_timeout_seconds
+        deadline = asyncio.get_running_loop().time() + timeout
         chunks: list[bytes] = []
         size = 0
         while True:
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                return RequestTimeoutError(f"The request body did not arrive within "
+                                           f"{timeout:g} seconds.")
             if message["type"] == "http.disconnect":
                 break
             body = message.get("body", b"")
             size += len(body)
             if size > limit:
-                return True
+                return too_large
             chunks.append(body)
             if not message.get("more_body", False):
                 break
         request.body = b"".join(chunks)
-        return False
+        return None
 
     async def _health(self, request_id: str) -> Response:
         loop = asyncio.get_running_loop()
@@ -222,7 +241,11 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
     metrics = Metrics()
     sessions = build_sessions_provider(settings, store, clock, services.issuer, metrics,
                                        changes=services.changes)
+    throttle = None
+    if settings.auth_failure_rate > 0:
+        throttle = FailedAuthThrottle(Rate(settings.auth_failure_rate,
+                                           settings.auth_failure_burst))
     pipeline = Pipeline(providers, lookup, clock,
                         max_skew_seconds=settings.max_clock_skew_seconds,
-                        x509_handler=sessions.create_session)
+                        x509_handler=sessions.create_session, throttle=throttle)
     return RoleportApp(settings, store, pipeline, metrics)

@@ -19,7 +19,12 @@ from botocore import xform_name
 
 from roleport.auth.codes import wire_code
 from roleport.auth.identities import Identity
-from roleport.auth.verifier import read_signed_request, service_and_region_of, verify
+from roleport.auth.verifier import (
+    access_key_id_of,
+    read_signed_request,
+    service_and_region_of,
+    verify,
+)
 from roleport.clock import Clock
 from roleport.domain.context import Caller, Scope
 from roleport.errors import (
@@ -28,8 +33,10 @@ from roleport.errors import (
     InternalError,
     RoleportError,
     ServiceUnavailableError,
+    ThrottlingError,
 )
 from roleport.offload import MoveToThread
+from roleport.server.auth_throttle import FailedAuthThrottle
 from roleport.server.http import Request
 from roleport.spec.models import Service, services_for_signing_name
 from roleport.spec.parser import parse_form, parse_query, parse_rest_json
@@ -73,12 +80,13 @@ class Pipeline:
     def __init__(self, providers: dict[str, Any], lookup: Callable[..., Any], clock: Clock,
                  *, max_skew_seconds: int = 300,
                  x509_handler: Callable[[Request, Match, dict[str, Any], Outcome], dict] | None
-                 = None) -> None:
+                 = None, throttle: FailedAuthThrottle | None = None) -> None:
         self._providers = providers
         self._lookup = lookup
         self._clock = clock
         self._max_skew = timedelta(seconds=max_skew_seconds)
         self._x509_handler = x509_handler
+        self._throttle = throttle
         self._rest_routers: dict[str, RestRouter] = {}
         self._query_routers: dict[str, QueryRouter] = {}
         self._methods: dict[tuple[str, str], Callable[..., Any]] = {}
@@ -113,8 +121,14 @@ class Pipeline:
         raise AuthenticationError("missing", "Missing Authentication Token")
 
     def _authenticate(self, request: Request, service: str) -> Identity:
-        verified = verify(request.signing_request(), self._lookup, now=self._clock.now(),
-                          expected_service=service, max_skew=self._max_skew)
+        try:
+            verified = verify(request.signing_request(), self._lookup, now=self._clock.now(),
+                              expected_service=service, max_skew=self._max_skew)
+        except AuthenticationError as exc:
+            if self._throttle is not None:
+                self._throttle.failed(request.client,
+                                      access_key_id_of(request.signing_request()), exc.kind)
+            raise
         identity: Identity = verified.identity  # type: ignore[assignment]
         if identity.services is not None and service not in identity.services:
             raise AuthenticationError(
@@ -158,6 +172,8 @@ class Pipeline:
             services = self._services(signing_name)
             service = services[0]
             outcome.service = signing_name
+            if self._throttle is not None:
+                self._throttle.check_source(request.client)
             if service.protocol == "query":
                 response = self._handle_query(request, service, region, outcome)
             else:
@@ -185,6 +201,9 @@ class Pipeline:
 
     def _error(self, service: Service | None, exc: RoleportError, request: Request,
                outcome: Outcome) -> Response:
+        if isinstance(exc, ThrottlingError) and service is not None \
+                and service.protocol == "query":
+            exc.code, exc.status = exc.query_code, exc.query_status
         outcome.error_code = exc.code
         if exc.detail:  # the precise cause: the access log line, never the response
             outcome.notes["cause"] = exc.detail
