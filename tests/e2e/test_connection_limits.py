@@ -146,3 +146,25 @@ def test_an_idle_keep_alive_connection_is_closed(slow_server):
         started = time.monotonic()
         assert _closed_by_server(sock, within=4) is not None
         assert time.monotonic() - started < 3
+
+
+def test_request_headers_beyond_the_size_bound_get_a_431_and_the_connection_closes(slow_server):
+    sock = _connect(slow_server)
+    try:
+        sock.sendall(b"GET /_roleport/health HTTP/1.1\r\nHost: x\r\nX-Big: ")
+        with contextlib.suppress(OSError):  # the server may close while we still send
+            for _ in range(20):
+                sock.sendall(b"a" * 8192)  # 160 KiB of one header, never finished
+        answer = _closed_by_server(sock, within=HEADER_TIMEOUT / 2)
+        assert "exceed 65536 bytes" in _aws_error(answer, b"431", b"ValidationException")
+    finally:
+        sock.close()
+    # headers under the bound are served
+    ok = _connect(slow_server)
+    try:
+        ok.sendall(b"GET /_roleport/health HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 30000
+                   + b"\r\nConnection: close\r\n\r\n")
+        answer = _closed_by_server(ok, within=5)
+        assert answer is not None and answer.startswith(b"HTTP/1.1 200")
+    finally:
+        ok.close()

@@ -37,6 +37,9 @@ DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 DEFAULT_KEEP_ALIVE_SECONDS = 5.0
 DEFAULT_MAX_CONNECTIONS = 1000
+#: bytes a client may send before its request's headers are complete (request line
+#: included); httptools, unlike h11, has no such bound of its own
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 
 #: descriptors a worker needs beside its connections (database, logs, listening socket...)
 _SPARE_DESCRIPTORS = 256
@@ -49,26 +52,37 @@ class ConnectionLimits:
     keep_alive_seconds: float = DEFAULT_KEEP_ALIVE_SECONDS
     #: per worker process
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
 
 
-def _busy_response() -> bytes:
-    body = json.dumps({"message": "The server is at its connection limit. Retry shortly."})
-    head = ("HTTP/1.1 503 Service Unavailable\r\n"
+def _error_response(status: str, code: str, message: str, extra: str = "") -> bytes:
+    body = json.dumps({"message": message})
+    head = (f"HTTP/1.1 {status}\r\n"
             "Content-Type: application/json\r\n"
-            "x-amzn-ErrorType: ServiceUnavailableException\r\n"
-            "Retry-After: 1\r\n"
+            f"x-amzn-ErrorType: {code}\r\n"
+            f"{extra}"
             f"Content-Length: {len(body)}\r\n"
             "Connection: close\r\n\r\n")
     return (head + body).encode()
+
+
+def _busy_response() -> bytes:
+    return _error_response("503 Service Unavailable", "ServiceUnavailableException",
+                           "The server is at its connection limit. Retry shortly.",
+                           "Retry-After: 1\r\n")
 
 
 def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> type:
     """``base`` (one of uvicorn's HTTP protocol classes) with the header deadline and the
     connection cap of ``limits``."""
     busy = _busy_response()
+    too_large = _error_response(
+        "431 Request Header Fields Too Large", "ValidationException",
+        f"The request headers exceed {limits.max_header_bytes} bytes.")
 
     class GuardedProtocol(base):  # type: ignore[misc, valid-type]
         _header_deadline: asyncio.TimerHandle | None = None
+        _header_bytes = 0
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -84,6 +98,14 @@ def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> 
             super().data_received(data)
             if self._request_in_progress():
                 self._disarm_header_deadline()
+                self._header_bytes = 0
+            elif not self.transport.is_closing():
+                self._header_bytes += len(data)
+                if self._header_bytes > limits.max_header_bytes:
+                    log.info("connection closed: request headers over %d bytes",
+                             limits.max_header_bytes)
+                    self.transport.write(too_large)
+                    self.transport.close()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
@@ -102,6 +124,7 @@ def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> 
 
         def _arm_header_deadline(self) -> None:
             self._disarm_header_deadline()
+            self._header_bytes = 0
             self._header_deadline = self.loop.call_later(limits.header_timeout_seconds,
                                                          self._header_deadline_passed)
 
