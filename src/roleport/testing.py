@@ -237,12 +237,15 @@ class RoleportServer:
     def __init__(self, data_dir: str | os.PathLike[str] | None = None, *,
                  database_url: str | None = None, http: bool = False,
                  extra_args: list[str] | None = None, env: dict[str, str] | None = None,
-                 region: str = "us-east-1") -> None:
+                 region: str = "us-east-1", workers: int | str | None = 1) -> None:
         self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="roleport-")
         self.data_dir = Path(data_dir or self._tmp.name)  # type: ignore[union-attr]
         self.database_url = database_url
         self.http = http
         self.region = region
+        #: one process by default (quick to start, deterministic); None: the server's
+        #: own default (``auto``); ``extra_args`` may still say ``--workers N``
+        self.workers = workers
         self.extra_args = list(extra_args or [])
         self.env = dict(env or {})
         self.process: subprocess.Popen[str] | None = None
@@ -258,6 +261,8 @@ class RoleportServer:
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "roleport.cli.main", "serve", "--port", "0",
                "--data-dir", str(self.data_dir), "--region", self.region]
+        if self.workers is not None:
+            cmd += ["--workers", str(self.workers)]
         if self.database_url:
             cmd += ["--database-url", self.database_url]
         if self.http:

@@ -59,7 +59,24 @@ def _bind(host: str, port: int, *, workers: int = 1) -> socket.socket:
     return sock
 
 
-def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -> str:  # noqa: ANN001
+class WorkerCount(click.ParamType):
+    """``--workers``: ``auto`` or a number from 1 to 64."""
+
+    name = "auto|N"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201 - click's signature
+        if isinstance(value, int) or value == "auto":
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return "auto"
+        if text.isdigit() and 1 <= int(text) <= 64:
+            return int(text)
+        self.fail(f"{value!r} is not auto or a number from 1 to 64", param, ctx)
+
+
+def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path,  # noqa: ANN001
+            workers_auto: bool = False) -> str:
     url = settings.endpoint_url
     db = settings.database_url or str(Path(data_dir).resolve() / "roleport.db")
     db = re.sub(r"://([^:@/]+):[^@/]+@", r"://\1:***@", db)
@@ -68,6 +85,8 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
         f"  region   {settings.region} (any region in a request's signature is served)",
         f"  account  {settings.account_id}",
         f"  data     {Path(data_dir).resolve()} (database: {db})",
+        f"  workers  {settings.workers}"
+        + (" (auto: one per available core; --workers N to choose)" if workers_auto else ""),
     ]
     env = []
     if ca_bundle is not None:
@@ -172,9 +191,10 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
               type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--no-access-log", envvar="ROLEPORT_NO_ACCESS_LOG", is_flag=True,
               help="Do not write a JSON access-log line per request.")
-@click.option("--workers", envvar="ROLEPORT_WORKERS", default=1, show_default=True,
-              type=click.IntRange(1, 64),
-              help="Worker processes sharing the port (e.g. one per core).")
+@click.option("--workers", envvar="ROLEPORT_WORKERS", default="auto", show_default=True,
+              type=WorkerCount(),
+              help="Worker processes sharing the port: a number (1-64), or auto for one "
+                   "per core this process may use (CPU affinity and cgroup quota).")
 @click.option("--threads", envvar="ROLEPORT_THREADS", default=4, show_default=True,
               type=click.IntRange(1, 256),
               help="Request threads per worker (requests are CPU-bound: a few suffice; more "
@@ -218,6 +238,8 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     from roleport.storage.sql import engine
     from roleport.storage.sql.unit_of_work import SqlStore
 
+    workers_auto = workers == "auto"
+    workers = workers_mod.resolve_workers(workers)
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
     if not re.fullmatch(r"\d{12}", account_id):
@@ -280,7 +302,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         "endpoint": settings.endpoint_url, "region": settings.region,
         "accountId": settings.account_id, "caBundle": str(ca_bundle) if ca_bundle else None,
         "pid": os.getpid()}, indent=2) + "\n")
-    click.echo(_banner(settings, ca_bundle, admin, data_dir), nl=True)
+    click.echo(_banner(settings, ca_bundle, admin, data_dir, workers_auto), nl=True)
     if settings.upstream_endpoint:
         click.echo(f"  upstream {settings.upstream_endpoint}: roles from its IAM, credentials "
                    f"from its STS AssumeRole\n")
