@@ -8,6 +8,7 @@ UV     := $(TOOLS)/bin/uv
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 # uv installs into .venv with the machine's Python; it never downloads an interpreter.
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -50,8 +51,12 @@ lock: $(UV)
 lock-check: $(UV)
 	$(UV) lock --check
 
+## make bench: the benchmarks (bench/README.md); installs wrk (Debian) when it is missing
 bench: $(TEST_STAMP)
-	$(BIN)/python bench/run.py
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (apt-get)"; \
+	  apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache build dist src/*.egg-info

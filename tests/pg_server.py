@@ -74,7 +74,10 @@ class ThrowawayPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/test"
 
     @classmethod
-    def start(cls, bindir: Path, timeout: float = 60.0) -> ThrowawayPostgres:
+    def start(cls, bindir: Path, timeout: float = 60.0, *,
+              durable: bool = False) -> ThrowawayPostgres:
+        """Start a cluster. Tests run it without fsync (nothing to keep); ``durable`` keeps
+        PostgreSQL's own defaults (fsync, synchronous commit), as the bench wants."""
         root = Path(tempfile.mkdtemp(prefix="roleport-pg-"))
         data, sockets = root / "data", root / "sock"
         sockets.mkdir()
@@ -103,8 +106,9 @@ class ThrowawayPostgres:
         process = subprocess.Popen(
             [str(bindir / "postgres"), "-D", str(data), "-p", str(port),
              "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={sockets}",
-             "-c", "max_connections=300", "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "shared_buffers=64MB"],
+             "-c", "max_connections=300", "-c", "shared_buffers=64MB",
+             *([] if durable else ["-c", "fsync=off", "-c", "synchronous_commit=off",
+                                   "-c", "full_page_writes=off"])],
             stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=demote, cwd=root,
             start_new_session=True)
         server = cls(bindir, root, port, process)
