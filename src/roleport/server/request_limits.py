@@ -36,9 +36,9 @@ from roleport.server.shared_buckets import SharedBuckets
 #: Roles Anywhere's rate quota families (AWS user guide, "Quotas"), by a word of the
 #: operation name; notification settings belong to trust anchors, attribute mappings to
 #: profiles (AWS lists neither)
-_FAMILIES = (("Subject", "subject"), ("Tag", "tagging"), ("Crl", "crl"),
-             ("TrustAnchor", "trust-anchor"), ("NotificationSettings", "trust-anchor"),
-             ("Profile", "profile"), ("AttributeMapping", "profile"))
+_FAMILIES = (("Subject", "subject"), ("Tag", "tagging"), ("Untag", "tagging"),
+             ("Crl", "crl"), ("TrustAnchor", "trust-anchor"),
+             ("NotificationSettings", "trust-anchor"), ("Profile", "profile"), ("AttributeMapping", "profile"))
 
 
 def rolesanywhere_family(operation: str) -> str:
