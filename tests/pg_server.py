@@ -20,6 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +69,8 @@ class ThrowawayPostgres:
     root: Path
     port: int
     process: subprocess.Popen[bytes]
+    #: starts the postmaster again on the same data directory and port
+    launch: Callable[[], subprocess.Popen[bytes]] | None = None
 
     @property
     def url(self) -> str:
@@ -100,14 +103,18 @@ class ThrowawayPostgres:
             raise RuntimeError(f"initdb failed: {init.stderr.decode(errors='replace')[-2000:]}")
         port = _free_port()
         log = open(root / "postgres.log", "wb")  # noqa: SIM115 - kept open for the server
-        process = subprocess.Popen(
-            [str(bindir / "postgres"), "-D", str(data), "-p", str(port),
-             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={sockets}",
-             "-c", "max_connections=300", "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "shared_buffers=64MB"],
-            stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=demote, cwd=root,
-            start_new_session=True)
-        server = cls(bindir, root, port, process)
+
+        def launch() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                [str(bindir / "postgres"), "-D", str(data), "-p", str(port),
+                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={sockets}",
+                 "-c", "max_connections=300", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                 "-c", "full_page_writes=off", "-c", "shared_buffers=64MB"],
+                stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=demote, cwd=root,
+                start_new_session=True)
+
+        process = launch()
+        server = cls(bindir, root, port, process, launch)
         deadline = time.monotonic() + timeout
         while not server._ready():
             if process.poll() is not None or time.monotonic() > deadline:
@@ -131,6 +138,21 @@ class ThrowawayPostgres:
         except psycopg.OperationalError:
             return False
         return True
+
+    def halt(self) -> None:
+        """Stop the server (fast shutdown), keeping its data: clients get refused."""
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(30)
+
+    def resume(self, timeout: float = 60.0) -> None:
+        """Start a halted server again, on the same data and port."""
+        assert self.launch is not None
+        self.process = self.launch()
+        deadline = time.monotonic() + timeout
+        while not self._ready():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("PostgreSQL did not start again")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         if self.process.poll() is None:
