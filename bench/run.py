@@ -136,12 +136,12 @@ class Server:
 
 
 def roleport_server(data_dir: Path, port: int, *, database_url: str | None = None,
-                    workers: int = 2) -> Server:
+                    workers: int = 2, max_pending: int = 100_000) -> Server:
     cmd = [sys.executable, "-m", "roleport.cli.main", "serve", "--http", "--port", str(port),
            "--data-dir", str(data_dir), "--no-access-log", "--log-level", "warning",
            "--workers", str(workers),
            # capacity is measured, not AWS's quotas: one client address and certificate
-           "--no-rate-limits", "--max-pending-requests", "100000"]
+           "--no-rate-limits", "--max-pending-requests", str(max_pending)]
     if database_url:
         cmd += ["--database-url", database_url]
     return Server("roleport", cmd, f"http://127.0.0.1:{port}/_roleport/health")
