@@ -111,6 +111,8 @@ class RoleportApp:
         self.pending = 0
         #: requests refused because ``pending`` was at settings.max_pending_requests
         self.overloaded = 0
+        self.request_throttle: RequestThrottle | None = None
+        self.auth_throttle: FailedAuthThrottle | None = None
         self._loop_queue = LoopQueue() if settings.requests_on_loop else None
         self._executor = ThreadPoolExecutor(max_workers=settings.threads,
                                             thread_name_prefix="roleport")
@@ -272,4 +274,9 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
                         max_skew_seconds=settings.max_clock_skew_seconds,
                         x509_handler=sessions.create_session, throttle=throttle,
                         limits=limits)
-    return RoleportApp(settings, store, pipeline, metrics)
+    app = RoleportApp(settings, store, pipeline, metrics)
+    #: for metrics: ``request_throttle.throttled`` (a Counter by limit name, this process)
+    #: and its ``on_throttle`` callback; ``app.overloaded`` counts full-queue refusals
+    app.request_throttle = limits
+    app.auth_throttle = throttle
+    return app
