@@ -10,6 +10,7 @@ import asyncio
 import json
 import signal
 import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -123,7 +124,26 @@ def test_an_unreachable_database_is_503_and_the_server_recovers(own_postgres, pk
         assert {n: _code(_send(server, r))[0] for n, r in requests.items()} == \
             {"rolesanywhere": 200, "iam": 200, "sts": 200, "sessions": 201}
 
+        # requests keep coming while the database stops under them (some fail mid-query)
+        during: Counter[tuple[int, str]] = Counter()
+        stop = threading.Event()
+
+        def load() -> None:
+            while not stop.is_set():
+                for raw in requests.values():
+                    during[_code(_send(server, raw))] += 1
+
+        loaders = [threading.Thread(target=load) for _ in range(3)]
+        for thread in loaders:
+            thread.start()
+        time.sleep(0.5)
         own_postgres.halt()
+        time.sleep(0.5)
+        stop.set()
+        for thread in loaders:
+            thread.join()
+        assert set(during) <= {(503, "ServiceUnavailableException"),
+                               (503, "ServiceUnavailable"), (200, ""), (201, "")}, during
         seen: Counter[tuple[int, str]] = Counter()
         for _ in range(3):
             for name, raw in requests.items():
