@@ -49,6 +49,8 @@ class Settings:
     request_rates: RequestRates = field(default_factory=RequestRates)
     #: requests a worker holds at once (running or waiting to run); beyond, a quick 503
     max_pending_requests: int = 256
+    #: on SIGTERM, how long the requests being served have to finish
+    drain_timeout_seconds: float = 5.0
     max_clock_skew_seconds: int = 300
     #: CreateSession: certificate attributes that are not valid session tags make the
     #: request ``fail`` (what AWS observably does) or are ``drop``ped (what its docs say)

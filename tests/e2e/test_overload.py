@@ -193,7 +193,9 @@ def _refused(address: tuple[str, int]) -> bool:
 
 
 def test_sigterm_finishes_in_flight_requests_and_refuses_new_connections(tmp_path) -> None:  # noqa: ANN001
-    server = RoleportServer(tmp_path / "data", http=True, extra_args=["--workers", "2"])
+    # a drain long enough for a loaded machine: the test sends the rest of the body late
+    server = RoleportServer(tmp_path / "data", http=True,
+                            extra_args=["--workers", "2", "--drain-timeout", "30"])
     server.start()
     try:
         address = _address(server)

@@ -205,6 +205,10 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
               show_default=True, type=click.IntRange(1, 1_000_000),
               help="Requests one worker holds at once, running or waiting to run; one more "
                    "is answered 503 ServiceUnavailable at once instead of waiting.")
+@click.option("--drain-timeout", envvar="ROLEPORT_DRAIN_TIMEOUT", default=5.0,
+              show_default=True, type=click.FloatRange(0, 3600),
+              help="On SIGTERM: seconds the requests being served have to finish (new "
+                   "connections are refused at once); then the worker stops.")
 @click.option("--quota-trust-anchors", envvar="ROLEPORT_QUOTA_TRUST_ANCHORS", default=50,
               show_default=True, type=click.IntRange(1))
 @click.option("--quota-profiles", envvar="ROLEPORT_QUOTA_PROFILES", default=250,
@@ -254,7 +258,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
           create_session_rate_per_certificate: Rate | None,
           create_session_rate_per_source: Rate | None, rolesanywhere_rate_per_key: Rate | None,
           iam_rate_per_key: Rate | None, sts_rate_per_key: Rate | None, no_rate_limits: bool,
-          max_pending_requests: int, quota_trust_anchors: int,
+          max_pending_requests: int, drain_timeout: float, quota_trust_anchors: int,
           quota_profiles: int, quota_crls_per_trust_anchor: int,
           quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
           quota_mapping_rules_per_field: int, quota_mapping_rules_per_profile: int,
@@ -307,7 +311,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
             create_session_per_source=create_session_rate_per_source,
             rolesanywhere_per_key=rolesanywhere_rate_per_key, iam_per_key=iam_rate_per_key,
             sts_per_key=sts_rate_per_key),
-        max_pending_requests=max_pending_requests,
+        max_pending_requests=max_pending_requests, drain_timeout_seconds=drain_timeout,
         log_level=log_level, workers=workers, threads=threads,
         dispatch=dispatch, access_log=not no_access_log, **upstream)
     configure_logging(log_level)
@@ -339,7 +343,8 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         return workers_mod.make_uvicorn_server(uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="on", server_header=False,
             ssl_certfile=str(tls.certificate) if tls else None,
-            ssl_keyfile=str(tls.key) if tls else None, timeout_graceful_shutdown=5,
+            ssl_keyfile=str(tls.key) if tls else None,
+            timeout_graceful_shutdown=settings.drain_timeout_seconds,
             http=protocol, timeout_keep_alive=limits.keep_alive_seconds,
             h11_max_incomplete_event_size=64 * 1024))
 
