@@ -347,7 +347,8 @@ def readme_table(report: Report, filename: str) -> str:
     for i in range(0, len(windows), step):
         group = windows[i:i + step]
         seconds = group[-1].at_seconds - (windows[i - 1].at_seconds if i else 0)
-        rows.append(f"| {group[-1].at_seconds:.0f} | {sum(w.requests for w in group) / seconds:,.0f}"
+        rps = sum(w.requests for w in group) / seconds
+        rows.append(f"| {group[-1].at_seconds:.0f} | {rps:,.0f}"
                     f" | {sum(w.errors for w in group)} | {max(w.p99_ms for w in group):.1f} |"
                     f" {group[-1].rss_mb:.1f} | {group[-1].pss_mb:.1f} |")
     return "\n".join([

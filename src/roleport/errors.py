@@ -14,7 +14,7 @@ Hierarchy::
     ├── TooManyTagsError           400 TooManyTagsException
     ├── ConflictError              409 ConflictException
     ├── RetryLaterError            (retry_after_seconds, sent as Retry-After)
-    │   ├── ServiceUnavailableError    503 ServiceUnavailableException (ServiceUnavailable on query APIs)
+    │   ├── ServiceUnavailableError    503 ServiceUnavailableException (query: ServiceUnavailable)
     │   └── ThrottlingError            429 ThrottlingException (400 Throttling on query APIs)
     ├── AuthenticationError        403, code chosen per protocol family (see auth/)
     └── InternalError              500 InternalFailure

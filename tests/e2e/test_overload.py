@@ -15,6 +15,8 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -113,7 +115,8 @@ def own_postgres() -> Iterator[ThrowawayPostgres]:
         cluster.stop()
 
 
-def test_an_unreachable_database_is_503_and_the_server_recovers(own_postgres, pki) -> None:  # noqa: ANN001
+def test_an_unreachable_database_is_503_and_the_server_recovers(
+        own_postgres: ThrowawayPostgres, pki: Any) -> None:
     with RoleportServer(database_url=own_postgres.url, http=True) as server:
         account = server.new_account()
         setup = Setup(server, account, [pki.root])
@@ -161,8 +164,8 @@ def test_an_unreachable_database_is_503_and_the_server_recovers(own_postgres, pk
         # what needs no database (a cached key, a minted credential) may still be served
         assert set(seen) <= {(503, "ServiceUnavailableException"), (503, "ServiceUnavailable"),
                              (200, ""), (201, "")}, seen
-        health = _send(server, f"GET /_roleport/health HTTP/1.1\r\nHost: x\r\n"
-                               f"Connection: close\r\n\r\n".encode())
+        health = _send(server, "GET /_roleport/health HTTP/1.1\r\nHost: x\r\n"
+                               "Connection: close\r\n\r\n".encode())
         assert health[0] == 503 and json.loads(health[2])["database"] == "unreachable"
 
         own_postgres.resume()
@@ -192,7 +195,8 @@ def _refused(address: tuple[str, int]) -> bool:
         return False
 
 
-def test_sigterm_finishes_in_flight_requests_and_refuses_new_connections(tmp_path) -> None:  # noqa: ANN001
+def test_sigterm_finishes_in_flight_requests_and_refuses_new_connections(
+        tmp_path: Path) -> None:
     # a drain long enough for a loaded machine: the test sends the rest of the body late
     server = RoleportServer(tmp_path / "data", http=True,
                             extra_args=["--workers", "2", "--drain-timeout", "30"])
@@ -234,7 +238,8 @@ def crowded() -> Iterator[RoleportServer]:
         yield srv
 
 
-def test_hundreds_of_idle_and_half_sent_connections_do_not_starve_requests(crowded) -> None:  # noqa: ANN001
+def test_hundreds_of_idle_and_half_sent_connections_do_not_starve_requests(
+        crowded: RoleportServer) -> None:
     address = _address(crowded)
     raw = _raw(crowded, crowded.admin, "sts")
 
@@ -260,7 +265,8 @@ def test_hundreds_of_idle_and_half_sent_connections_do_not_starve_requests(crowd
     assert still_open == 400  # they were there all along, held within the connection cap
 
 
-def test_a_flood_beyond_the_queue_gets_quick_503s_not_a_long_wait(crowded) -> None:  # noqa: ANN001
+def test_a_flood_beyond_the_queue_gets_quick_503s_not_a_long_wait(
+        crowded: RoleportServer) -> None:
     address = _address(crowded)
     sts, ra = _raw(crowded, crowded.admin, "sts"), _raw(crowded, crowded.admin, "rolesanywhere")
 

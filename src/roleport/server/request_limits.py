@@ -38,7 +38,8 @@ from roleport.server.shared_buckets import SharedBuckets
 #: profiles (AWS lists neither)
 _FAMILIES = (("Subject", "subject"), ("Tag", "tagging"), ("Untag", "tagging"),
              ("Crl", "crl"), ("TrustAnchor", "trust-anchor"),
-             ("NotificationSettings", "trust-anchor"), ("Profile", "profile"), ("AttributeMapping", "profile"))
+             ("NotificationSettings", "trust-anchor"), ("Profile", "profile"),
+             ("AttributeMapping", "profile"))
 
 
 def rolesanywhere_family(operation: str) -> str:
