@@ -1,8 +1,8 @@
 """Soak: mixed traffic at ~80% of the measured peak for a long while (``make soak``).
 
-One run: start ``roleport serve --http --workers N`` (SQLite; request rate limits off, since
-one client address and a few certificates would be throttled at AWS's quotas; the queue
-bound at its default), set up a trust anchor, profile and role, then
+One run: start ``roleport serve --http --workers N`` (SQLite; the access log on; request
+rate limits off, since one client address and a few certificates would be throttled at
+AWS's quotas; the queue bound at its default), set up a trust anchor, profile and role, then
 
 1. **peak**: drive it closed-loop (every connection sends as soon as it has its answer)
    for ``--peak-seconds`` with the mix below and take requests/s as the peak;
@@ -43,11 +43,11 @@ from run import (  # type: ignore[import-not-found]  # bench/ is on sys.path as 
     PAGE,
     TRUST_POLICY,
     Prepared,
+    Server,
     admin_key,
     boto,
     free_port,
     process_tree,
-    roleport_server,
     rss_bytes,
     session_requests,
     setup_sessions,
@@ -260,7 +260,11 @@ def main() -> int:
 
     data = Path(tempfile.mkdtemp(prefix="roleport-soak-"))
     port = free_port()
-    server = roleport_server(data, port, workers=args.workers, max_pending=256).start()
+    server = Server("roleport", [
+        sys.executable, "-m", "roleport.cli.main", "serve", "--http", "--port", str(port),
+        "--data-dir", str(data), "--workers", str(args.workers), "--log-level", "warning",
+        "--no-rate-limits"],
+        f"http://127.0.0.1:{port}/_roleport/health").start()
     endpoint = f"http://127.0.0.1:{port}"
     try:
         mix = Mix(endpoint, admin_key(data))
@@ -353,7 +357,8 @@ def readme_table(report: Report, filename: str) -> str:
                     f" {group[-1].rss_mb:.1f} | {group[-1].pss_mb:.1f} |")
     return "\n".join([
         f"Run of {report.started} (`results/{filename}`), {report.machine}; "
-        f"`roleport serve --workers {report.workers} --http --no-rate-limits`, SQLite; "
+        f"`roleport serve --workers {report.workers} --http --no-rate-limits`, SQLite, access "
+        "log on; "
         f"{report.connections} keep-alive connections from one asyncio client on the same "
         "machine.",
         "",

@@ -20,7 +20,6 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,8 +68,6 @@ class ThrowawayPostgres:
     root: Path
     port: int
     process: subprocess.Popen[bytes]
-    #: starts the postmaster again on the same data directory and port
-    launch: Callable[[], subprocess.Popen[bytes]] | None = None
 
     @property
     def url(self) -> str:
@@ -103,18 +100,14 @@ class ThrowawayPostgres:
             raise RuntimeError(f"initdb failed: {init.stderr.decode(errors='replace')[-2000:]}")
         port = _free_port()
         log = open(root / "postgres.log", "wb")  # noqa: SIM115 - kept open for the server
-
-        def launch() -> subprocess.Popen[bytes]:
-            return subprocess.Popen(
-                [str(bindir / "postgres"), "-D", str(data), "-p", str(port),
-                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={sockets}",
-                 "-c", "max_connections=300", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                 "-c", "full_page_writes=off", "-c", "shared_buffers=64MB"],
-                stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=demote, cwd=root,
-                start_new_session=True)
-
-        process = launch()
-        server = cls(bindir, root, port, process, launch)
+        process = subprocess.Popen(
+            [str(bindir / "postgres"), "-D", str(data), "-p", str(port),
+             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={sockets}",
+             "-c", "max_connections=300", "-c", "fsync=off", "-c", "synchronous_commit=off",
+             "-c", "full_page_writes=off", "-c", "shared_buffers=64MB"],
+            stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=demote, cwd=root,
+            start_new_session=True)
+        server = cls(bindir, root, port, process)
         deadline = time.monotonic() + timeout
         while not server._ready():
             if process.poll() is not None or time.monotonic() > deadline:
@@ -140,14 +133,29 @@ class ThrowawayPostgres:
         return True
 
     def halt(self) -> None:
-        """Stop the server (fast shutdown), keeping its data: clients get refused."""
+        """Stop the server (fast shutdown), keeping its data: clients get refused until
+        :meth:`resume`."""
+        with open(f"/proc/{self.process.pid}/cmdline", "rb") as fh:
+            self._command = [a.decode() for a in fh.read().split(b"\0") if a]
         self.process.send_signal(signal.SIGINT)
         self.process.wait(30)
 
     def resume(self, timeout: float = 60.0) -> None:
-        """Start a halted server again, on the same data and port."""
-        assert self.launch is not None
-        self.process = self.launch()
+        """Start a halted server again: the same command, data directory, port and user."""
+        owner = self.root.stat()
+
+        def demote() -> None:
+            if os.geteuid() == 0:
+                os.setgid(owner.st_gid)
+                os.setuid(owner.st_uid)
+
+        env = {**os.environ, "LC_ALL": "C", "TZ": "UTC"}
+        env.pop("PGDATA", None)
+        with open(self.root / "postgres.log", "ab") as log:
+            self.process = subprocess.Popen(self._command, stdout=log,
+                                            stderr=subprocess.STDOUT, env=env,
+                                            preexec_fn=demote, cwd=self.root,
+                                            start_new_session=True)
         deadline = time.monotonic() + timeout
         while not self._ready():
             if self.process.poll() is not None or time.monotonic() > deadline:
