@@ -16,7 +16,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test install install-test lock lock-check lint bench clean
+.PHONY: run test install install-test lock lock-check lint bench soak clean
 
 # uv itself, pinned with hashes (requirements/uv.txt), in a venv of its own
 $(UV): requirements/uv.txt
@@ -57,6 +57,12 @@ bench: $(TEST_STAMP)
 	  apt-get install -y -qq wrk >/dev/null 2>&1 || \
 	  { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## make soak: mixed traffic at 80% of the measured peak for SOAK_SECONDS (default 600);
+## fails on any error or growing memory; results in bench/results/ and bench/README.md
+SOAK_SECONDS ?= 600
+soak: $(TEST_STAMP)
+	$(BIN)/python bench/soak.py --seconds $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache build dist src/*.egg-info

@@ -136,6 +136,36 @@ class ThrowawayPostgres:
             return False
         return True
 
+    def halt(self) -> None:
+        """Stop the server (fast shutdown), keeping its data: clients get refused until
+        :meth:`resume`."""
+        with open(f"/proc/{self.process.pid}/cmdline", "rb") as fh:
+            self._command = [a.decode() for a in fh.read().split(b"\0") if a]
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(30)
+
+    def resume(self, timeout: float = 60.0) -> None:
+        """Start a halted server again: the same command, data directory, port and user."""
+        owner = self.root.stat()
+
+        def demote() -> None:
+            if os.geteuid() == 0:
+                os.setgid(owner.st_gid)
+                os.setuid(owner.st_uid)
+
+        env = {**os.environ, "LC_ALL": "C", "TZ": "UTC"}
+        env.pop("PGDATA", None)
+        with open(self.root / "postgres.log", "ab") as log:
+            self.process = subprocess.Popen(self._command, stdout=log,
+                                            stderr=subprocess.STDOUT, env=env,
+                                            preexec_fn=demote, cwd=self.root,
+                                            start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while not self._ready():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("PostgreSQL did not start again")
+            time.sleep(0.1)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # fast shutdown

@@ -14,6 +14,8 @@ from roleport.cli.options import account_option, data_options
 from roleport.cli.upstream import upstream_options
 from roleport.config import DEFAULT_PORT, DEFAULT_REGION, Settings
 from roleport.domain.quotas import Quotas
+from roleport.server.ratelimit import Rate
+from roleport.server.request_limits import RequestRates
 from roleport.server.connections import (
     DEFAULT_BODY_TIMEOUT_SECONDS,
     DEFAULT_HEADER_TIMEOUT_SECONDS,
@@ -21,6 +23,41 @@ from roleport.server.connections import (
     DEFAULT_MAX_CONNECTIONS,
     ConnectionLimits,
 )
+
+
+class RateType(click.ParamType):
+    """``RATE[/BURST]``: requests a second, and how many may come at once (default: the
+    rate, at least 1); ``0`` or ``off`` turns the limit off."""
+
+    name = "RATE[/BURST]"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        if value is None or isinstance(value, Rate):
+            return value
+        text = str(value).strip().lower()
+        if text in ("0", "off", "none"):
+            return None
+        rate, _, burst = text.partition("/")
+        try:
+            per_second = float(rate)
+            size = int(burst) if burst else max(1, int(per_second))
+            return Rate(per_second, size)
+        except ValueError:
+            self.fail(f"{value!r} is not RATE[/BURST] (e.g. 10 or 10/20) or off", param, ctx)
+
+
+def _rate_text(rate: Rate | None) -> str:
+    return "off" if rate is None else f"{rate.per_second:g}/{rate.burst}"
+
+
+_RATES = RequestRates()
+
+
+def _rate_option(name: str, default: Rate | None, help_text: str):  # noqa: ANN202
+    env = "ROLEPORT_" + name.upper().replace("-", "_")
+    return click.option(f"--{name}", envvar=env, type=RateType(),
+                        default=_rate_text(default), show_default=True,
+                        help=help_text + " RATE[/BURST] a second, or off.")
 
 
 def _bind(host: str, port: int, *, workers: int = 1) -> socket.socket:
@@ -167,6 +204,30 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path,  
               show_default=True, type=click.IntRange(1, 1_000_000),
               help="Failed authentications allowed in a burst before --auth-failure-rate "
                    "applies.")
+@_rate_option("create-session-rate-per-certificate", _RATES.create_session_per_certificate,
+              "CreateSession requests per certificate (AWS's CreateSession quota: 10 a "
+              "second), counted before any cryptography.")
+@_rate_option("create-session-rate-per-source", _RATES.create_session_per_source,
+              "CreateSession requests per source address (IPv6 by /64).")
+@_rate_option("rolesanywhere-rate-per-key", _RATES.rolesanywhere_per_key,
+              "Roles Anywhere control-plane requests per access key and API family "
+              "(trust anchors, profiles, subjects, tagging, CRLs; AWS's quota: 1 a second "
+              "each).")
+@_rate_option("iam-rate-per-key", _RATES.iam_per_key,
+              "IAM requests per access key (AWS publishes no number; Roleport's default).")
+@_rate_option("sts-rate-per-key", _RATES.sts_per_key,
+              "STS requests per access key (AWS publishes no number; Roleport's default).")
+@click.option("--no-rate-limits", envvar="ROLEPORT_NO_RATE_LIMITS", is_flag=True,
+              help="Turn every request rate limit above off (failed-authentication "
+                   "throttling stays: see --auth-failure-rate).")
+@click.option("--max-pending-requests", envvar="ROLEPORT_MAX_PENDING_REQUESTS", default=256,
+              show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Requests one worker holds at once, running or waiting to run; one more "
+                   "is answered 503 ServiceUnavailable at once instead of waiting.")
+@click.option("--drain-timeout", envvar="ROLEPORT_DRAIN_TIMEOUT", default=5.0,
+              show_default=True, type=click.FloatRange(0, 3600),
+              help="On SIGTERM: seconds the requests being served have to finish (new "
+                   "connections are refused at once); then the worker stops.")
 @click.option("--quota-trust-anchors", envvar="ROLEPORT_QUOTA_TRUST_ANCHORS", default=50,
               show_default=True, type=click.IntRange(1))
 @click.option("--quota-profiles", envvar="ROLEPORT_QUOTA_PROFILES", default=250,
@@ -214,7 +275,10 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
           crl_fetch_max_bytes: int, max_body_bytes: int, header_timeout: float,
           body_timeout: float, keep_alive_timeout: float, max_connections: int,
           auth_failure_rate: float, auth_failure_burst: int,
-          quota_trust_anchors: int,
+          create_session_rate_per_certificate: Rate | None,
+          create_session_rate_per_source: Rate | None, rolesanywhere_rate_per_key: Rate | None,
+          iam_rate_per_key: Rate | None, sts_rate_per_key: Rate | None, no_rate_limits: bool,
+          max_pending_requests: int, drain_timeout: float, quota_trust_anchors: int,
           quota_profiles: int, quota_crls_per_trust_anchor: int,
           quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
           quota_mapping_rules_per_field: int, quota_mapping_rules_per_profile: int,
@@ -235,6 +299,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     from roleport.server import workers as workers_mod
     from roleport.server.app import create_app
     from roleport.server.observability import configure_logging
+    from roleport.server.shared_buckets import SharedBuckets
     from roleport.storage.sql import engine
     from roleport.storage.sql.unit_of_work import SqlStore
 
@@ -263,6 +328,12 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
             header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout,
             keep_alive_seconds=keep_alive_timeout, max_connections=max_connections),
         auth_failure_rate=auth_failure_rate, auth_failure_burst=auth_failure_burst,
+        request_rates=RequestRates.off() if no_rate_limits else RequestRates(
+            create_session_per_certificate=create_session_rate_per_certificate,
+            create_session_per_source=create_session_rate_per_source,
+            rolesanywhere_per_key=rolesanywhere_rate_per_key, iam_per_key=iam_rate_per_key,
+            sts_per_key=sts_rate_per_key),
+        max_pending_requests=max_pending_requests, drain_timeout_seconds=drain_timeout,
         log_level=log_level, workers=workers, threads=threads,
         dispatch=dispatch, access_log=not no_access_log, **upstream)
     configure_logging(log_level)
@@ -283,17 +354,19 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
 
     limits = settings.connection_limits
     connections.raise_descriptor_limit(limits)
+    rate_table = SharedBuckets()  # before the fork: every worker counts in the same table
     protocol = connections.guarded_protocol(AutoHTTPProtocol, limits)
 
     def make_server():  # noqa: ANN202 - runs in each worker (or here, with one)
         worker_store = store if workers == 1 else SqlStore(
             engine.create(settings.resolved_database_url), store.sealer)
         app = create_app(settings, store=worker_store, server_key=keyring.current_secret,
-                         keyring=keyring)
+                         keyring=keyring, rate_table=rate_table)
         return workers_mod.make_uvicorn_server(uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="on", server_header=False,
             ssl_certfile=str(tls.certificate) if tls else None,
-            ssl_keyfile=str(tls.key) if tls else None, timeout_graceful_shutdown=5,
+            ssl_keyfile=str(tls.key) if tls else None,
+            timeout_graceful_shutdown=settings.drain_timeout_seconds,
             http=protocol, timeout_keep_alive=limits.keep_alive_seconds,
             h11_max_incomplete_event_size=64 * 1024))
 

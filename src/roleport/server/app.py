@@ -26,7 +26,7 @@ from roleport.domain.profiles import ProfileService
 from roleport.domain.subjects import SubjectService
 from roleport.domain.tagging import TaggingService
 from roleport.domain.trust_anchors import TrustAnchorService
-from roleport.errors import RoleportError, ValidationError
+from roleport.errors import RoleportError, ServiceUnavailableError, ValidationError
 from roleport.iam.roles import RoleRegistry
 from roleport.offload import MoveToThread
 from roleport.server.auth_throttle import FailedAuthThrottle
@@ -39,6 +39,8 @@ from roleport.server.providers.rolesanywhere import RolesAnywhereProvider
 from roleport.server.providers.sessions import build_sessions_provider
 from roleport.server.providers.sts import StsProvider
 from roleport.server.ratelimit import Rate
+from roleport.server.request_limits import RequestThrottle
+from roleport.server.shared_buckets import SharedBuckets
 from roleport.spec.serializer import Response, serialize_error
 from roleport.storage.sql.unit_of_work import SqlStore
 from roleport.sts.credentials import SessionCredentials
@@ -105,6 +107,12 @@ class RoleportApp:
         self.pipeline = pipeline
         self.metrics = metrics
         self.started = time.time()
+        #: requests past their body and not yet answered (on this worker's loop only)
+        self.pending = 0
+        #: requests refused because ``pending`` was at settings.max_pending_requests
+        self.overloaded = 0
+        self.request_throttle: RequestThrottle | None = None
+        self.auth_throttle: FailedAuthThrottle | None = None
         self._loop_queue = LoopQueue() if settings.requests_on_loop else None
         self._executor = ThreadPoolExecutor(max_workers=settings.threads,
                                             thread_name_prefix="roleport")
@@ -137,8 +145,17 @@ class RoleportApp:
         elif request.raw_path == METRICS_PATH and request.method == "GET":
             response = Response(200, [("Content-Type", CONTENT_TYPE_LATEST)],
                                 generate_latest(self.metrics.registry))
+        elif self.pending >= self.settings.max_pending_requests:
+            self.overloaded += 1
+            response = self.pipeline.refuse(request, ServiceUnavailableError(
+                "The server is busy: too many requests are waiting. Retry shortly.",
+                retry_after_seconds=1), outcome)
         else:
-            response, outcome = await self._handle(request, outcome)
+            self.pending += 1
+            try:
+                response, outcome = await self._handle(request, outcome)
+            finally:
+                self.pending -= 1
         await self._send(send, response)
         self._record(request, response, outcome, time.perf_counter() - started)
 
@@ -225,8 +242,12 @@ class RoleportApp:
 
 
 def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
-               clock: Clock | None = None, keyring: Keyring | None = None) -> RoleportApp:
-    """Wire the services, providers and pipeline for ``settings`` (storage is ready)."""
+               clock: Clock | None = None, keyring: Keyring | None = None,
+               rate_table: SharedBuckets | None = None) -> RoleportApp:
+    """Wire the services, providers and pipeline for ``settings`` (storage is ready).
+
+    ``rate_table`` holds the rate limits' buckets; pass one made before forking the
+    workers so that they count together (by default the process gets its own)."""
     clock = clock or SystemClock()
     services = build_services(settings, store, clock, server_key, keyring)
     providers: dict[str, Any] = {
@@ -241,11 +262,21 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
     metrics = Metrics()
     sessions = build_sessions_provider(settings, store, clock, services.issuer, metrics,
                                        changes=services.changes)
-    throttle = None
+    throttle = limits = None
+    if settings.auth_failure_rate > 0 or settings.request_rates.any:
+        rate_table = rate_table or SharedBuckets(groups=1024)
     if settings.auth_failure_rate > 0:
         throttle = FailedAuthThrottle(Rate(settings.auth_failure_rate,
-                                           settings.auth_failure_burst))
+                                           settings.auth_failure_burst), table=rate_table)
+    if settings.request_rates.any:
+        limits = RequestThrottle(settings.request_rates, rate_table)
     pipeline = Pipeline(providers, lookup, clock,
                         max_skew_seconds=settings.max_clock_skew_seconds,
-                        x509_handler=sessions.create_session, throttle=throttle)
-    return RoleportApp(settings, store, pipeline, metrics)
+                        x509_handler=sessions.create_session, throttle=throttle,
+                        limits=limits)
+    app = RoleportApp(settings, store, pipeline, metrics)
+    #: for metrics: ``request_throttle.throttled`` (a Counter by limit name, this process)
+    #: and its ``on_throttle`` callback; ``app.overloaded`` counts full-queue refusals
+    app.request_throttle = limits
+    app.auth_throttle = throttle
+    return app

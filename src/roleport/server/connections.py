@@ -69,7 +69,7 @@ def _error_response(status: str, code: str, message: str, extra: str = "") -> by
 def _busy_response() -> bytes:
     return _error_response("503 Service Unavailable", "ServiceUnavailableException",
                            "The server is at its connection limit. Retry shortly.",
-                           "Retry-After: 1\r\n")
+                           "Retry-After: 1\r\nx-amz-retry-after: 1000\r\n")
 
 
 def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> type:
