@@ -18,6 +18,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from roleport import __version__
 from roleport.auth.identities import AccessKeyLookup, CredentialLookup, SessionTokenLookup
 from roleport.clock import Clock, SystemClock
+from roleport.console import PREFIX as CONSOLE_PREFIX
+from roleport.console.app import ConsoleApp
+from roleport.console.tokens import SessionTokens
 from roleport.config import Settings
 from roleport.domain.crls import CrlService
 from roleport.domain.freshness import ChangeCounter
@@ -46,6 +49,10 @@ from roleport.sts.issuer import CredentialIssuer, build_issuer, role_registry
 from roleport.sts.keyring import Keyring
 
 access_log = structlog.get_logger("roleport.access")
+
+
+def _is_console(raw_path: str) -> bool:
+    return raw_path == CONSOLE_PREFIX or raw_path.startswith(CONSOLE_PREFIX + "/")
 
 
 class RequestTimeoutError(RoleportError):
@@ -99,11 +106,12 @@ class RoleportApp:
     """The ASGI application."""
 
     def __init__(self, settings: Settings, store: SqlStore, pipeline: Pipeline,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, console: ConsoleApp | None = None) -> None:
         self.settings = settings
         self.store = store
         self.pipeline = pipeline
         self.metrics = metrics
+        self.console = console
         self.started = time.time()
         self._loop_queue = LoopQueue() if settings.requests_on_loop else None
         self._executor = ThreadPoolExecutor(max_workers=settings.threads,
@@ -137,6 +145,9 @@ class RoleportApp:
         elif request.raw_path == METRICS_PATH and request.method == "GET":
             response = Response(200, [("Content-Type", CONTENT_TYPE_LATEST)],
                                 generate_latest(self.metrics.registry))
+        elif self.console is not None and _is_console(request.raw_path):
+            response = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.console.handle, request, outcome)
         else:
             response, outcome = await self._handle(request, outcome)
         await self._send(send, response)
@@ -236,8 +247,8 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
         "iam": IamProvider(services.roles),
         "sts": StsProvider(services.issuer),
     }
-    lookup = CredentialLookup(AccessKeyLookup(store),
-                              SessionTokenLookup(services.session_credentials))
+    long_term = AccessKeyLookup(store)
+    lookup = CredentialLookup(long_term, SessionTokenLookup(services.session_credentials))
     metrics = Metrics()
     sessions = build_sessions_provider(settings, store, clock, services.issuer, metrics,
                                        changes=services.changes)
@@ -248,4 +259,13 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
     pipeline = Pipeline(providers, lookup, clock,
                         max_skew_seconds=settings.max_clock_skew_seconds,
                         x509_handler=sessions.create_session, throttle=throttle)
-    return RoleportApp(settings, store, pipeline, metrics)
+    console = None
+    if settings.console:
+        # the same key cache and failed-auth throttle as the API: guessing a secret through
+        # the sign-in form counts against the same buckets as through SigV4
+        console = ConsoleApp(services=services, lookup=long_term,
+                             tokens=SessionTokens(keyring or Keyring.of(server_key),
+                                                  settings.console_session_seconds),
+                             throttle=throttle, clock=clock, https=not settings.http,
+                             default_region=settings.region)
+    return RoleportApp(settings, store, pipeline, metrics, console)
