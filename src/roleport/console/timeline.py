@@ -125,10 +125,12 @@ class Chart:
 
 
 def _month_ticks(start: datetime, end: datetime, x_of, max_ticks: int = 10) -> list[Tick]:  # noqa: ANN001
+    """Month ticks (every few months) on a short axis, January ticks on a long one."""
     months = (end.year - start.year) * 12 + end.month - start.month + 1
     step = max(1, math.ceil(months / max_ticks))
-    if step > 12:
-        step = 12 * math.ceil(step / 12)
+    yearly = step > 6
+    if yearly:
+        step = 12 * math.ceil(months / (12 * max_ticks))
     year, month = start.year, start.month
     ticks = []
     while True:
@@ -139,10 +141,11 @@ def _month_ticks(start: datetime, end: datetime, x_of, max_ticks: int = 10) -> l
                                microsecond=0)
         if moment > end:
             return ticks
-        index = (year - start.year) * 12 + month - start.month
-        if index % step == 0:
-            label = moment.strftime("%Y") if step >= 12 else moment.strftime("%b %Y")
-            ticks.append(Tick(round(x_of(moment), 1), label))
+        if yearly:
+            if month == 1 and (year - start.year - 1) % (step // 12) == 0:
+                ticks.append(Tick(round(x_of(moment), 1), str(year)))
+        elif ((year - start.year) * 12 + month - start.month) % step == 0:
+            ticks.append(Tick(round(x_of(moment), 1), moment.strftime("%b %Y")))
 
 
 def build(entries: list[Entry], now: datetime, horizon: str = DEFAULT_HORIZON) -> Chart:
