@@ -173,7 +173,7 @@ def build(entries: list[Entry], now: datetime, horizon: str = DEFAULT_HORIZON) -
         threshold_x = None
         if entry.threshold.enabled and entry.threshold.days is not None:
             begins = entry.not_after - timedelta(days=entry.threshold.days)
-            if start < begins < end:
+            if max(start, entry.not_before) < begins < end:
                 threshold_x = round(x_of(begins), 1)
         bars.append(Bar(entry, state_of(entry, now), days_to_expiry(entry, now),
                         y=TOP + row * ROW_HEIGHT, x=round(x0, 1),

@@ -334,3 +334,19 @@ def test_no_console_turns_it_off(tmp_path: Path) -> None:
         answer = httpx.get(f"{srv.endpoint}{CONSOLE}/signin")
     assert answer.status_code in (400, 403)
     assert "html" not in answer.headers.get("content-type", "")
+
+
+def test_a_session_is_valid_on_every_worker_and_replica(tmp_path: Path) -> None:
+    """Nothing of a session lives in a process: a second server on the same data dir
+    (keys and database), with two workers, accepts the cookie the first one set."""
+    data = tmp_path / "data"
+    with RoleportServer(data, http=True) as first, \
+            RoleportServer(data, http=True, extra_args=["--workers", "2"]) as second:
+        with _from(first, "127.0.0.10") as client:
+            assert sign_in(client, first.admin).status_code == 303
+            token = client.cookies["roleport_console"]
+        for _ in range(6):  # new connections, spread over the second server's workers
+            answer = httpx.get(f"{second.endpoint}{CONSOLE}/overview",
+                               headers={"Cookie": f"roleport_console={token}"})
+            assert answer.status_code == 200
+            assert first.admin.account_id in answer.text
