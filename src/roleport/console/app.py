@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -58,7 +58,7 @@ _OPERATIONS = {"overview": "ViewOverview", "trust_anchors": "ViewTrustAnchors",
 def _when(value: datetime | None) -> str:
     if value is None:
         return ""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _environment() -> jinja2.Environment:
@@ -67,7 +67,7 @@ def _environment() -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = _when
     env.globals["version"] = __version__
-    env.filters["iso"] = lambda v: v.astimezone(timezone.utc).isoformat() if v else ""
+    env.filters["iso"] = lambda v: v.astimezone(UTC).isoformat() if v else ""
     return env
 
 
@@ -135,7 +135,7 @@ class ConsoleApp:
         signed = self._signed(request)
         if signed is not None:
             outcome.account_id = signed.session.account_id
-            outcome.principal = f"arn:aws:iam::{signed.session.account_id}:root"
+            outcome.principal = signed.caller.principal_arn
         if request.method == "POST":
             return self._post(request, path, signed, outcome)
         if request.method not in ("GET", "HEAD"):
@@ -169,10 +169,12 @@ class ConsoleApp:
         if not token:
             return None
         session = self.tokens.open(token, self._secret_of)
-        if session is None:
+        credential = self.lookup(session.access_key_id, None) if session else None
+        if session is None or credential is None:
             return None
-        caller = Caller(Scope(session.account_id, session.region),
-                        f"arn:aws:iam::{session.account_id}:root", session.account_id)
+        identity = credential.identity
+        caller = Caller(Scope(session.account_id, session.region), identity.principal_arn,
+                        identity.user_id)
         return Signed(session, caller, self.tokens.csrf_token(session))
 
     def _to_sign_in(self, request: Request, path: str) -> Response:
@@ -232,7 +234,7 @@ class ConsoleApp:
             return again(401, "The access key ID or the secret access key is not correct, or "
                               "the key is not an account's admin key.")
         account_id, secret = credential
-        token, session = self.tokens.issue(key_id, account_id, region, secret)
+        token, _ = self.tokens.issue(key_id, account_id, region, secret)
         outcome.account_id = account_id
         outcome.principal = f"arn:aws:iam::{account_id}:root"
         outcome.notes["access_key_id"] = key_id

@@ -12,8 +12,8 @@ from roleport.console import timeline
 from roleport.crypto.certificates import Certificate, load_pem_bundle
 from roleport.crypto.errors import CryptoError
 from roleport.domain.context import Caller
-from roleport.domain.notifications import DEFAULT_THRESHOLD
 from roleport.domain.model import CredentialRecord, Profile, Subject, TrustAnchor
+from roleport.domain.notifications import DEFAULT_THRESHOLD
 from roleport.domain.resources import ResourceService
 from roleport.iam.roles import RoleRegistry
 

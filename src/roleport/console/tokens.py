@@ -16,14 +16,19 @@ short-lived cookie (a double-submit that a cookie planted by a sibling site cann
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from roleport.crypto.secrets import constant_time_equals, hmac_sha256, random_token
+from roleport.crypto.errors import CryptoError
+from roleport.crypto.secrets import (
+    b64url_decode,
+    b64url_encode,
+    constant_time_equals,
+    hmac_sha256,
+    random_token,
+)
 from roleport.sts.keyring import Keyring
 
 VERSION = "v1"
@@ -34,14 +39,6 @@ SIGNIN_FORM_SECONDS = 900
 
 _SESSION = "console-session"
 _CSRF = "console-csrf"
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def secret_digest(secret_access_key: str) -> bytes:
@@ -84,14 +81,14 @@ class SessionTokens:
         now = int(self._clock())
         session = ConsoleSession(access_key_id, account_id, region, now,
                                  now + self.lifetime_seconds, random_token(16))
-        payload = _b64(json.dumps({
+        payload = b64url_encode(json.dumps({
             "k": session.access_key_id, "a": session.account_id, "r": session.region,
             "iat": session.issued_at, "exp": session.expires_at, "n": session.nonce,
         }, separators=(",", ":")).encode())
         key_id = self._keyring.current
         mac = self._mac(key_id, payload, secret_access_key)
         assert mac is not None
-        return f"{VERSION}.{key_id}.{payload}.{_b64(mac)}", session
+        return f"{VERSION}.{key_id}.{payload}.{b64url_encode(mac)}", session
 
     def open(self, token: str, lookup: SecretLookup) -> ConsoleSession | None:
         """The session ``token`` carries, or None: forged, altered, expired, signed under
@@ -103,11 +100,11 @@ class SessionTokens:
             return None
         _, key_id, payload, mac_text = parts
         try:
-            data = json.loads(_unb64(payload))
-            mac = _unb64(mac_text)
+            data = json.loads(b64url_decode(payload))
+            mac = b64url_decode(mac_text)
             session = ConsoleSession(str(data["k"]), str(data["a"]), str(data["r"]),
                                      int(data["iat"]), int(data["exp"]), str(data["n"]))
-        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        except (ValueError, KeyError, TypeError, CryptoError):
             return None
         found = lookup(session.access_key_id)
         if found is None:
@@ -130,7 +127,7 @@ class SessionTokens:
         return key
 
     def csrf_token(self, session: ConsoleSession) -> str:
-        return _b64(hmac_sha256(self._csrf_key(), f"session:{session.nonce}"))
+        return b64url_encode(hmac_sha256(self._csrf_key(), f"session:{session.nonce}"))
 
     def check_csrf(self, session: ConsoleSession, token: str | None) -> bool:
         return bool(token) and constant_time_equals(self.csrf_token(session), token or "")
@@ -140,7 +137,7 @@ class SessionTokens:
         return f"{int(self._clock())}.{random_token(16)}"
 
     def signin_csrf(self, nonce: str) -> str:
-        return _b64(hmac_sha256(self._csrf_key(), f"signin:{nonce}"))
+        return b64url_encode(hmac_sha256(self._csrf_key(), f"signin:{nonce}"))
 
     def check_signin_csrf(self, nonce: str | None, token: str | None) -> bool:
         if not nonce or not token or len(nonce) > 128:

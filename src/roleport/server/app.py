@@ -18,10 +18,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from roleport import __version__
 from roleport.auth.identities import AccessKeyLookup, CredentialLookup, SessionTokenLookup
 from roleport.clock import Clock, SystemClock
+from roleport.config import Settings
 from roleport.console import PREFIX as CONSOLE_PREFIX
 from roleport.console.app import ConsoleApp
 from roleport.console.tokens import SessionTokens
-from roleport.config import Settings
 from roleport.domain.crls import CrlService
 from roleport.domain.freshness import ChangeCounter
 from roleport.domain.pagination import PageTokens

@@ -115,11 +115,11 @@ def test_disable_and_enable_from_the_console(page: Any, tenant: Tenant, kind: st
     assert enabled()
     page.get_by_role("button", name=f"Disable {name}", exact=True).click()
     page.wait_for_load_state()
-    assert f"is now disabled" in page.get_by_role("status").inner_text()
+    assert "is now disabled" in page.get_by_role("status").inner_text()
     assert not enabled()
     page.get_by_role("button", name=f"Enable {name}", exact=True).click()
     page.wait_for_load_state()
-    assert f"is now enabled" in page.get_by_role("status").inner_text()
+    assert "is now enabled" in page.get_by_role("status").inner_text()
     assert enabled()
     assert page.problems == []
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from roleport.console import timeline
 from roleport.console.timeline import Entry, Threshold, build, state_of
 from roleport.domain import notifications
 from roleport.domain.model import NotificationSetting
 
-NOW = datetime(2026, 6, 15, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
 
 
-def _entry(days_left: float, threshold: Threshold = Threshold(True, 45), *,
+DEFAULT = Threshold(True, 45)
+
+
+def _entry(days_left: float, threshold: Threshold = DEFAULT, *,
            label: str = "c", kind: str = "leaf", lived: int = 365) -> Entry:
     not_after = NOW + timedelta(days=days_left)
     return Entry(kind, label, f"CN={label}", "CN=issuer", "01",
