@@ -146,12 +146,10 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture()
-def page(browser: Any, server: RoleportServer) -> Iterator[Any]:
-    """A fresh browser context (no cookies) whose console errors (CSP violations
-    included) and dialogs are recorded on ``page.problems``."""
+def _new_page(browser: Any, server: RoleportServer, state: Any = None) -> Iterator[Any]:
     context = browser.new_context(ignore_https_errors=True, base_url=server.endpoint,
-                                  viewport={"width": 1280, "height": 900})
+                                  viewport={"width": 1280, "height": 900},
+                                  storage_state=state)
     context.set_default_timeout(10_000)
     tab = context.new_page()
     tab.problems = []
@@ -165,6 +163,29 @@ def page(browser: Any, server: RoleportServer) -> Iterator[Any]:
     tab.on("dialog", dialog)
     yield tab
     context.close()
+
+
+@pytest.fixture()
+def page(browser: Any, server: RoleportServer) -> Iterator[Any]:
+    """A fresh browser context (no cookies) whose console errors (CSP violations
+    included) and dialogs are recorded on ``page.problems``."""
+    yield from _new_page(browser, server)
+
+
+@pytest.fixture(scope="module")
+def signed_in_state(browser: Any, tenant: Tenant) -> Any:
+    """The cookies of one browser sign-in of ``tenant``, for tests that start signed in."""
+    for tab in _new_page(browser, tenant.server):
+        browser_sign_in(tab, tenant.account)
+        assert tab.url.endswith(f"{CONSOLE}/overview"), tab.url
+        return tab.context.storage_state()
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture()
+def signed_page(browser: Any, tenant: Tenant, signed_in_state: Any) -> Iterator[Any]:
+    """Like ``page``, signed in as ``tenant`` (with the cookie of ``signed_in_state``)."""
+    yield from _new_page(browser, tenant.server, signed_in_state)
 
 
 def browser_sign_in(page: Any, account: Account, *, secret: str | None = None) -> None:

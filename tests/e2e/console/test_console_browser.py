@@ -97,7 +97,8 @@ def test_a_forged_cookie_goes_to_sign_in(page: Any, tenant: Tenant) -> None:
 
 
 @pytest.mark.parametrize("kind", ["trust anchor", "profile"])
-def test_disable_and_enable_from_the_console(page: Any, tenant: Tenant, kind: str) -> None:
+def test_disable_and_enable_from_the_console(signed_page: Any, tenant: Tenant,
+                                            kind: str) -> None:
     if kind == "trust anchor":
         name, path = "short-lived", "trust-anchors"
 
@@ -110,7 +111,7 @@ def test_disable_and_enable_from_the_console(page: Any, tenant: Tenant, kind: st
         def enabled() -> bool:
             return tenant.ra.get_profile(profileId=tenant.profile_id)["profile"]["enabled"]
 
-    browser_sign_in(page, tenant.account)
+    page = signed_page
     page.goto(f"{CONSOLE}/{path}")
     assert enabled()
     page.get_by_role("button", name=f"Disable {name}", exact=True).click()
@@ -124,9 +125,9 @@ def test_disable_and_enable_from_the_console(page: Any, tenant: Tenant, kind: st
     assert page.problems == []
 
 
-def test_the_expiry_chart_is_drawn_and_coloured_by_threshold(page: Any, tenant: Tenant,
+def test_the_expiry_chart_is_drawn_and_coloured_by_threshold(signed_page: Any,
                                                               tmp_path: Path) -> None:
-    browser_sign_in(page, tenant.account)
+    page = signed_page
     page.goto(f"{CONSOLE}/expiry?horizon=all")
     chart = page.locator("#expiry-chart")
     box = chart.bounding_box()
@@ -160,8 +161,8 @@ def test_the_expiry_chart_is_drawn_and_coloured_by_threshold(page: Any, tenant: 
         assert target.stat().st_size > 10_000
 
 
-def test_markup_in_certificates_and_roles_is_inert(page: Any, tenant: Tenant) -> None:
-    browser_sign_in(page, tenant.account)
+def test_markup_in_certificates_and_roles_is_inert(signed_page: Any, tenant: Tenant) -> None:
+    page = signed_page
     for path in ("trust-anchors", "subjects", "roles", "expiry?horizon=all", "overview"):
         page.goto(f"{CONSOLE}/{path}")
         assert page.evaluate("window.pwned") is None, path
