@@ -81,10 +81,13 @@ class Signed:
 
 
 class ConsoleApp:
-    def __init__(self, *, services: Any, lookup: AccessKeyLookup, tokens: SessionTokens,
+    def __init__(self, *, services: Any, actions: Any, lookup: AccessKeyLookup,
+                 tokens: SessionTokens,
                  throttle: FailedAuthThrottle | None, clock: Clock, https: bool,
                  default_region: str) -> None:
         self.services = services
+        #: the Roles Anywhere API provider: enable/disable go through its methods
+        self.actions = actions
         self.lookup = lookup
         self.tokens = tokens
         self.throttle = throttle
@@ -294,10 +297,15 @@ class ConsoleApp:
 
     def _set_enabled(self, request: Request, kind: str, resource_id: str, enabled: bool,
                      signed: Signed, outcome: Outcome) -> Response:
-        service = self.services.trust_anchors if kind == "trust-anchors" \
-            else self.services.profiles
+        """The API's own EnableTrustAnchor/DisableProfile/...: its provider method, so
+        what the API checks and records for them holds here too."""
+        verb = "enable" if enabled else "disable"
+        if kind == "trust-anchors":
+            method, params = f"{verb}_trust_anchor", {"trustAnchorId": resource_id}
+        else:
+            method, params = f"{verb}_profile", {"profileId": resource_id}
         try:
-            service.set_enabled(signed.caller, resource_id, enabled)
+            getattr(self.actions, method)(signed.caller, params)
         except RoleportError as exc:
             outcome.error_code = exc.code
             page = "trust_anchors" if kind == "trust-anchors" else "profiles"

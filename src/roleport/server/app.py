@@ -263,7 +263,8 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
     if settings.console:
         # the same key cache and failed-auth throttle as the API: guessing a secret through
         # the sign-in form counts against the same buckets as through SigV4
-        console = ConsoleApp(services=services, lookup=long_term,
+        console = ConsoleApp(services=services, actions=providers["rolesanywhere"],
+                             lookup=long_term,
                              tokens=SessionTokens(keyring or Keyring.of(server_key),
                                                   settings.console_session_seconds),
                              throttle=throttle, clock=clock, https=not settings.http,
