@@ -317,7 +317,7 @@ class ConsoleApp:
 
     def _page(self, request: Request, name: str, signed: Signed, *, status: int = 200,
               error: str | None = None) -> Response:
-        reads = pages.Console(self.services.trust_anchors, self.services.profiles,
+        reads = pages.AccountView(self.services.trust_anchors, self.services.profiles,
                               self.services.subjects, self.services.roles, signed.caller)
         now = self.clock.now()
         context: dict[str, Any] = {"now": now, "error": error}
@@ -328,28 +328,28 @@ class ConsoleApp:
             region=signed.session.region, states=timeline.STATE_LABELS, **context)
         return http.html(status, body)
 
-    def _context_overview(self, request: Request, reads: pages.Console,
+    def _context_overview(self, request: Request, reads: pages.AccountView,
                           now: datetime) -> dict[str, Any]:
         return {"title": "Overview", "summary": reads.overview(now)}
 
-    def _context_trust_anchors(self, request: Request, reads: pages.Console,
+    def _context_trust_anchors(self, request: Request, reads: pages.AccountView,
                                now: datetime) -> dict[str, Any]:
         anchors = reads.anchors()
         return {"title": "Trust anchors", "anchors": [
             (a, reads.anchor_certificates(a)) for a in anchors],
             "changed": _changed(request, anchors)}
 
-    def _context_profiles(self, request: Request, reads: pages.Console,
+    def _context_profiles(self, request: Request, reads: pages.AccountView,
                           now: datetime) -> dict[str, Any]:
         profiles = reads.profile_list()
         return {"title": "Profiles", "profiles": profiles,
                 "changed": _changed(request, profiles)}
 
-    def _context_roles(self, request: Request, reads: pages.Console,
+    def _context_roles(self, request: Request, reads: pages.AccountView,
                        now: datetime) -> dict[str, Any]:
         return {"title": "Roles", "roles": pages.role_rows(reads.role_list())}
 
-    def _context_subjects(self, request: Request, reads: pages.Console,
+    def _context_subjects(self, request: Request, reads: pages.AccountView,
                           now: datetime) -> dict[str, Any]:
         token = http.query_value(request, "page")
         try:
@@ -359,7 +359,7 @@ class ConsoleApp:
         return {"title": "Subjects", "subjects": subjects, "next_token": next_token,
                 "refusals": pages.refusals(subjects)}
 
-    def _context_expiry(self, request: Request, reads: pages.Console,
+    def _context_expiry(self, request: Request, reads: pages.AccountView,
                         now: datetime) -> dict[str, Any]:
         horizon = http.query_value(request, "horizon") or timeline.DEFAULT_HORIZON
         if horizon not in timeline.HORIZONS:

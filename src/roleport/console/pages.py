@@ -69,7 +69,7 @@ def refusals(subjects: list[Subject]) -> list[Refusal]:
 
 
 @dataclass
-class Console:
+class AccountView:
     """The reads behind the pages, for one caller."""
 
     trust_anchors: ResourceService[TrustAnchor]
