@@ -219,9 +219,14 @@ def test_enable_and_disable_go_through_the_domain(tenant: Tenant,
     assert "is now disabled" in notice
     signed_in.post(f"{base}/enable", data={"csrf_token": token})
     assert tenant.ra.get_profile(profileId=tenant.profile_id)["profile"]["enabled"] is True
-    time.sleep(0.2)
-    log = "".join(tenant.server.output)
-    assert '"operation": "DisableProfile"' in log and '"service": "console"' in log
+    deadline = time.monotonic() + 10  # the access-log line follows the response
+    while '"operation": "EnableProfile"' not in "".join(tenant.server.output) and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = [line for line in tenant.server.output if '"service": "console"' in line]
+    assert any('"operation": "DisableProfile"' in line and tenant.account.account_id in line
+               for line in lines)
+    assert not any(tenant.account.secret_access_key in line for line in tenant.server.output)
 
 
 def test_an_account_sees_and_changes_only_its_own_resources(tenant: Tenant,
@@ -296,7 +301,8 @@ def test_sign_out_clears_the_cookie(signed_in: httpx.Client) -> None:
 
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    args = ["--auth-failure-rate", "0.05", "--auth-failure-burst", "3"]
+    args = ["--auth-failure-rate", "0.05", "--auth-failure-burst", "3",
+            "--console-session-hours", "0.5"]
     with RoleportServer(Path(tmp_path_factory.mktemp("guarded")) / "data", http=True,
                         extra_args=args) as srv:
         yield srv
@@ -327,6 +333,7 @@ def test_over_plain_http_the_cookie_is_not_secure(guarded: RoleportServer) -> No
     assert answer.status_code == 303
     flags = _flags(_cookie_line(answer, "roleport_console"))
     assert "secure" not in flags and "httponly" in flags and flags["samesite"] == "Strict"
+    assert flags["max-age"] == "1800"  # --console-session-hours 0.5
 
 
 def test_no_console_turns_it_off(tmp_path: Path) -> None:
