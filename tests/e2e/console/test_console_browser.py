@@ -149,6 +149,11 @@ def test_the_expiry_chart_is_drawn_and_coloured_by_threshold(signed_page: Any,
     widths = page.evaluate("""() => [...document.querySelectorAll("#expiry-chart rect")]
         .map(r => r.getBoundingClientRect().width)""")
     assert all(w > 0 for w in widths)
+    # each bar is a focusable image named by its details, inside a labelled group
+    assert page.get_by_role("group", name="Certificate expiry timeline").count() == 1
+    assert chart.get_by_role("img").count() == 8
+    quiet = chart.get_by_role("img", name="CN=Quiet CA", exact=False)
+    assert "notifications disabled" in quiet.get_attribute("aria-label")
     # the script (no inline script: the CSP allows console.js only) shows a bar's details
     detail = page.locator("#chart-detail")
     chart.locator("g.bar.expired").focus()
