@@ -157,7 +157,7 @@ class ConsoleApp:
     def _not_allowed(self, outcome: Outcome) -> Response:
         outcome.error_code = "MethodNotAllowed"
         return self._message(405, "Method not allowed", "This page takes GET, and actions "
-                             "take POST.")
+                             "take POST.", None, [("Allow", "GET, HEAD, POST")])
 
     # -- sessions ------------------------------------------------------------------
 

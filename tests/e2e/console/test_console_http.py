@@ -104,6 +104,21 @@ def test_the_sign_in_page_and_static_files_have_them_too(tenant: Tenant) -> None
     assert missing == [404, 404, 404]
 
 
+def test_other_methods_and_paths_get_clear_answers(tenant: Tenant) -> None:
+    with http_client(tenant.server) as client:
+        put = client.put(f"{CONSOLE}/overview")
+        head = client.head(f"{CONSOLE}/signin")
+        nowhere = client.get(f"{CONSOLE}/nowhere")
+        action = client.post(f"{CONSOLE}/trust-anchors/not-an-id/disable")
+        root = client.get(CONSOLE)
+    assert put.status_code == 405 and put.headers["allow"] == "GET, HEAD, POST"
+    assert head.status_code == 200 and head.content == b""
+    assert nowhere.status_code == 404 and action.status_code == 404
+    assert root.status_code == 303 and root.headers["location"] == f"{CONSOLE}/signin"
+    for answer in (put, nowhere, action):
+        _assert_security_headers(answer)
+
+
 def test_a_wrong_secret_or_unknown_key_is_refused_alike(tenant: Tenant) -> None:
     with http_client(tenant.server) as client:
         wrong = sign_in(client, tenant.account, secret="not-the-secret")
