@@ -76,6 +76,10 @@ class Settings:
     dispatch: str = "auto"
     log_level: str = "info"
     access_log: bool = True
+    #: the web console at /_roleport/console (see roleport.console), and how long one of
+    #: its sign-ins lasts
+    console: bool = True
+    console_session_seconds: int = 8 * 3600
 
     @staticmethod
     def keys_from_env(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -140,6 +140,8 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path,  
         lines.append(f"  admin    access key {admin.access_key_id} (secret in "
                      f"{Path(data_dir).resolve() / 'admin-credentials.json'})")
     env_text = " ".join(env + ["AWS_DEFAULT_REGION=" + settings.region])
+    if settings.console:
+        lines.append(f"  console  {url}/_roleport/console (sign in with the admin keys)")
     lines += ["", "  Try:", f"    {env_text} aws rolesanywhere list-trust-anchors "
               f"--endpoint-url {url}", ""]
     return "\n".join(lines)
@@ -268,6 +270,11 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path,  
                    "loop with the embedded SQLite database and no upstream, else the pool. A "
                    "request that must wait on the network (CRL distribution point, upstream "
                    "STS) always runs on the pool.")
+@click.option("--no-console", envvar="ROLEPORT_NO_CONSOLE", is_flag=True,
+              help="Do not serve the web console at /_roleport/console.")
+@click.option("--console-session-hours", envvar="ROLEPORT_CONSOLE_SESSION_HOURS",
+              default=8.0, show_default=True, type=click.FloatRange(0.05, 24 * 7),
+              help="How long a web console sign-in lasts before it asks again.")
 @upstream_options
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, region: str,
           account_id: str, plain_http: bool, tls_cert: Path | None, tls_key: Path | None,
@@ -283,7 +290,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
           quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
           quota_mapping_rules_per_field: int, quota_mapping_rules_per_profile: int,
           log_level: str, no_access_log: bool, workers: int, threads: int, dispatch: str,
-          upstream: dict) -> None:
+          no_console: bool, console_session_hours: float, upstream: dict) -> None:
     """Run the Roleport server (HTTPS by default, with a local CA made on first start).
 
     Admin credentials: ROLEPORT_ADMIN_ACCESS_KEY_ID / ROLEPORT_ADMIN_SECRET_ACCESS_KEY, or
@@ -335,7 +342,8 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
             sts_per_key=sts_rate_per_key),
         max_pending_requests=max_pending_requests, drain_timeout_seconds=drain_timeout,
         log_level=log_level, workers=workers, threads=threads,
-        dispatch=dispatch, access_log=not no_access_log, **upstream)
+        dispatch=dispatch, access_log=not no_access_log, console=not no_console,
+        console_session_seconds=round(console_session_hours * 3600), **upstream)
     configure_logging(log_level)
     bootstrap.ensure_data_dir(settings)
     keyring = bootstrap.ensure_keyring(settings)

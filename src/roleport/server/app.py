@@ -19,6 +19,9 @@ from roleport import __version__
 from roleport.auth.identities import AccessKeyLookup, CredentialLookup, SessionTokenLookup
 from roleport.clock import Clock, SystemClock
 from roleport.config import Settings
+from roleport.console import PREFIX as CONSOLE_PREFIX
+from roleport.console.app import ConsoleApp
+from roleport.console.tokens import SessionTokens
 from roleport.domain.crls import CrlService
 from roleport.domain.freshness import ChangeCounter
 from roleport.domain.pagination import PageTokens
@@ -48,6 +51,10 @@ from roleport.sts.issuer import CredentialIssuer, build_issuer, role_registry
 from roleport.sts.keyring import Keyring
 
 access_log = structlog.get_logger("roleport.access")
+
+
+def _is_console(raw_path: str) -> bool:
+    return raw_path == CONSOLE_PREFIX or raw_path.startswith(CONSOLE_PREFIX + "/")
 
 
 class RequestTimeoutError(RoleportError):
@@ -101,11 +108,12 @@ class RoleportApp:
     """The ASGI application."""
 
     def __init__(self, settings: Settings, store: SqlStore, pipeline: Pipeline,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, console: ConsoleApp | None = None) -> None:
         self.settings = settings
         self.store = store
         self.pipeline = pipeline
         self.metrics = metrics
+        self.console = console
         self.started = time.time()
         #: requests past their body and not yet answered (on this worker's loop only)
         self.pending = 0
@@ -145,6 +153,9 @@ class RoleportApp:
         elif request.raw_path == METRICS_PATH and request.method == "GET":
             response = Response(200, [("Content-Type", CONTENT_TYPE_LATEST)],
                                 generate_latest(self.metrics.registry))
+        elif self.console is not None and _is_console(request.raw_path):
+            response = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.console.handle, request, outcome)
         elif self.pending >= self.settings.max_pending_requests:
             self.overloaded += 1
             response = self.pipeline.refuse(request, ServiceUnavailableError(
@@ -257,8 +268,8 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
         "iam": IamProvider(services.roles),
         "sts": StsProvider(services.issuer),
     }
-    lookup = CredentialLookup(AccessKeyLookup(store),
-                              SessionTokenLookup(services.session_credentials))
+    long_term = AccessKeyLookup(store)
+    lookup = CredentialLookup(long_term, SessionTokenLookup(services.session_credentials))
     metrics = Metrics()
     sessions = build_sessions_provider(settings, store, clock, services.issuer, metrics,
                                        changes=services.changes)
@@ -274,7 +285,17 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
                         max_skew_seconds=settings.max_clock_skew_seconds,
                         x509_handler=sessions.create_session, throttle=throttle,
                         limits=limits)
-    app = RoleportApp(settings, store, pipeline, metrics)
+    console = None
+    if settings.console:
+        # the same key cache and failed-auth throttle as the API: guessing a secret through
+        # the sign-in form counts against the same buckets as through SigV4
+        console = ConsoleApp(services=services, actions=providers["rolesanywhere"],
+                             lookup=long_term,
+                             tokens=SessionTokens(keyring or Keyring.of(server_key),
+                                                  settings.console_session_seconds),
+                             throttle=throttle, clock=clock, https=not settings.http,
+                             default_region=settings.region)
+    app = RoleportApp(settings, store, pipeline, metrics, console)
     #: for metrics: ``request_throttle.throttled`` (a Counter by limit name, this process)
     #: and its ``on_throttle`` callback; ``app.overloaded`` counts full-queue refusals
     app.request_throttle = limits
