@@ -372,7 +372,8 @@ class _Run:
                 raise
             return False, None
         except RoleportError as exc:  # the issuer's refusals and failures
-            self._failed(audit, check, exc.message, exc.message)
+            reason = f"{exc.message} ({exc.detail})" if exc.detail else exc.message
+            self._failed(audit, check, reason, exc.message)
             if not self.keep_going:
                 raise
             return False, None
