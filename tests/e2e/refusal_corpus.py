@@ -11,24 +11,31 @@ explain`` must agree with the server on every case it applies to).
 
 from __future__ import annotations
 
-import base64
 import re
-import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import dsa
-
 from roleport.crypto import devpki
-from roleport.crypto.certificates import Certificate
 from roleport.crypto.devpki import IssuedCertificate
-from roleport.crypto.keys import PrivateKey
 
 from .clients.support import Setup, trust_policy
+from .refusal_builders import (
+    Attempt,
+    Headers,
+    World,
+    authorization,
+    b64,
+    dsa_leaf,
+    header,
+    now,
+    send,
+    signature_hex,
+    with_critical_extension,
+)
+
+__all__ = ["CASES", "CASE_IDS", "Attempt", "Case", "World", "send"]
 
 INVALID_SIGNATURE = "Invalid signature"
 SKEW = "Invalid signature: the request time is more than 5 minutes away from the server's"
@@ -38,49 +45,6 @@ UNTRUSTED = "Untrusted signing certificate"
 UNCHECKED = "Untrusted signing certificate: the revocation status could not be checked."
 NOT_IN_PROFILE = "Requested Role isn't one of those listed in the Profile."
 NO_SESSION_NAME = "Not authorized to set roleSessionName"
-Headers = list[tuple[str, str]]
-
-
-@dataclass
-class World:
-    """What a case builds on: the account's resources, the session PKI, a CRL server."""
-
-    setup: Setup
-    pki: Any
-    crl_base: str
-    crl_routes: dict[str, bytes]
-
-    @property
-    def root(self) -> IssuedCertificate:
-        return self.pki.root
-
-    def leaf(self, cn: str = "corpus", issuer: IssuedCertificate | None = None,
-             **options: Any) -> IssuedCertificate:
-        return devpki.issue_leaf(issuer or self.pki.root, cn, **options)
-
-
-@dataclass
-class Attempt:
-    """One CreateSession to send: the certificate, the key that signs, the body, and any
-    damage done to the signed request before it is sent."""
-
-    leaf: IssuedCertificate
-    chain: list[Certificate] | None = None  #: None: the leaf's intermediates
-    key: PrivateKey | None = None  #: None: the leaf's own key
-    sign: Callable[[bytes], bytes] | None = None  #: overrides ``key`` (keys PrivateKey lacks)
-    body: dict[str, Any] = field(default_factory=dict)  #: merged over the world's ARNs
-    raw_body: bytes | None = None
-    algorithm: str | None = None
-    signed_headers: list[str] | None = None
-    credential: str | None = None
-    region: str | None = None
-    skew: timedelta = timedelta(0)
-    tamper: Callable[[Headers, bytes], tuple[Headers, bytes]] | None = None
-
-    @property
-    def signing_key(self) -> PrivateKey | None:
-        """The key ``roleport explain`` is given (None: it cannot hold this one)."""
-        return None if self.sign is not None else (self.key or self.leaf.key)
 
 
 @dataclass(frozen=True)
@@ -104,80 +68,6 @@ class Case:
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def _header(name: str, value: str | None) -> Callable[[Headers, bytes], tuple[Headers, bytes]]:
-    """Replace (or, with None, drop) one header after signing."""
-    def tamper(headers: Headers, body: bytes) -> tuple[Headers, bytes]:
-        kept = [(n, v) for n, v in headers if n != name]
-        return (kept if value is None else [*kept, (name, value)]), body
-    return tamper
-
-
-def _authorization(change: Callable[[str], str]) -> Callable[[Headers, bytes],
-                                                             tuple[Headers, bytes]]:
-    def tamper(headers: Headers, body: bytes) -> tuple[Headers, bytes]:
-        return [(n, change(v) if n == "authorization" else v) for n, v in headers], body
-    return tamper
-
-
-def _signature(change: Callable[[str], str]) -> Callable[[Headers, bytes],
-                                                         tuple[Headers, bytes]]:
-    def edit(value: str) -> str:
-        head, _, signature = value.rpartition("Signature=")
-        return head + "Signature=" + change(signature)
-    return _authorization(edit)
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _with_extension(issuer: IssuedCertificate, cn: str, *, is_ca: bool) -> IssuedCertificate:
-    """A certificate with an unknown critical extension (OID of a private arc)."""
-    key = devpki.generate_private_key("ec")
-    builder = (x509.CertificateBuilder()
-               .subject_name(x509.Name.from_rfc4514_string(f"CN={cn}"))
-               .issuer_name(issuer.certificate._x509.subject)
-               .public_key(key._key.public_key())
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(_now() - timedelta(minutes=5))
-               .not_valid_after(_now() + timedelta(days=30))
-               .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
-               .add_extension(x509.KeyUsage(
-                   digital_signature=True, content_commitment=False, key_encipherment=False,
-                   data_encipherment=False, key_agreement=False, key_cert_sign=is_ca,
-                   crl_sign=is_ca, encipher_only=False, decipher_only=False), critical=True)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                   issuer.key._key.public_key()), critical=False)
-               .add_extension(x509.UnrecognizedExtension(
-                   x509.ObjectIdentifier("1.3.6.1.4.1.55555.1.1"), b"\x05\x00"), critical=True))
-    cert = Certificate(builder.sign(issuer.key._key, hashes.SHA256()))
-    return IssuedCertificate(cert, key, (issuer.certificate, *issuer.chain))
-
-
-def _dsa_leaf(world: World) -> Attempt:
-    with warnings.catch_warnings():  # DSA is deprecated: that is the point of the case
-        warnings.simplefilter("ignore")
-        key = dsa.generate_private_key(2048)
-    root = world.root
-    cert = Certificate(
-        x509.CertificateBuilder()
-        .subject_name(x509.Name.from_rfc4514_string("CN=dsa"))
-        .issuer_name(root.certificate._x509.subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - timedelta(minutes=5))
-        .not_valid_after(_now() + timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(root.key._key, hashes.SHA256()))
-    stand_in = world.leaf("dsa")  # for its type only: the certificate and key are the DSA ones
-    leaf = IssuedCertificate(cert, stand_in.key, ())
-    return Attempt(leaf, sign=lambda data: key.sign(data, hashes.SHA256()),
-                   algorithm="AWS4-X509-RSA-SHA256")
 
 
 def _intermediate(world: World, **options: Any) -> IssuedCertificate:
@@ -237,8 +127,8 @@ def _distribution_point(world: World, name: str, crl: bytes | None,
 
 
 def _stale_crl(world: World) -> Attempt:
-    stale = devpki.create_crl(world.root, last_update=_now() - timedelta(days=9),
-                              next_update=_now() - timedelta(days=2)).der
+    stale = devpki.create_crl(world.root, last_update=now() - timedelta(days=9),
+                              next_update=now() - timedelta(days=2)).der
     return _distribution_point(world, "stale", stale)
 
 
@@ -309,12 +199,12 @@ def _anchor_as_leaf(world: World) -> Attempt:
 
 def _base64_of_pem(world: World) -> Attempt:
     leaf = world.leaf()
-    return Attempt(leaf, tamper=_header("x-amz-x509", _b64(leaf.cert_pem.encode())))
+    return Attempt(leaf, tamper=header("x-amz-x509", b64(leaf.cert_pem.encode())))
 
 
 def _truncated_der(world: World) -> Attempt:
     leaf = world.leaf()
-    return Attempt(leaf, tamper=_header("x-amz-x509", _b64(leaf.certificate.der[:200])))
+    return Attempt(leaf, tamper=header("x-amz-x509", b64(leaf.certificate.der[:200])))
 
 
 def _twice(world: World) -> Attempt:
@@ -328,7 +218,7 @@ def _twice(world: World) -> Attempt:
 def _chain_value(value: str) -> Callable[[World], Attempt]:
     def make(world: World) -> Attempt:
         inter = _intermediate(world)
-        return Attempt(world.leaf("chained", inter), tamper=_header("x-amz-x509-chain", value))
+        return Attempt(world.leaf("chained", inter), tamper=header("x-amz-x509-chain", value))
     return make
 
 
@@ -362,24 +252,24 @@ def _untrusted(id: str, make: Callable[[World], Attempt], **more: Any) -> Case:
     return _case(id, make, UNTRUSTED, "certificate", True, **more)
 
 
-_GARBAGE_DER = _b64(b"\x30\x03\x02\x01\x01")
-_LONG_DER = _b64(b"\x30\x82\xff\xff" + b"\0" * 64)
+_GARBAGE_DER = b64(b"\x30\x03\x02\x01\x01")
+_LONG_DER = b64(b"\x30\x82\xff\xff" + b"\0" * 64)
 
 
 def _scope_date(world: World) -> Attempt:
     """The credential scope dated another day than X-Amz-Date."""
-    return Attempt(world.leaf(), tamper=_authorization(
+    return Attempt(world.leaf(), tamper=authorization(
         lambda v: re.sub(r"(Credential=\d+)/\d{8}/", r"\1/20200101/", v)))
 
 
 CASES: list[Case] = [
     # -- the certificate headers, the key and the signature ------------------------------
-    _sig("x509-header-not-base64", _tampered(_header("x-amz-x509", "!!!"))),
-    _sig("x509-header-not-der", _tampered(_header("x-amz-x509", _GARBAGE_DER))),
+    _sig("x509-header-not-base64", _tampered(header("x-amz-x509", "!!!"))),
+    _sig("x509-header-not-der", _tampered(header("x-amz-x509", _GARBAGE_DER))),
     _sig("x509-header-truncated-der", _truncated_der),
-    _sig("x509-header-length-beyond-data", _tampered(_header("x-amz-x509", _LONG_DER))),
+    _sig("x509-header-length-beyond-data", _tampered(header("x-amz-x509", _LONG_DER))),
     _sig("x509-header-base64-of-pem", _base64_of_pem),
-    _sig("x509-header-missing", _tampered(_header("x-amz-x509", None))),
+    _sig("x509-header-missing", _tampered(header("x-amz-x509", None))),
     _sig("x509-header-twice-with-different-values", _twice),
     _sig("chain-header-not-base64", _chain_value("!!!")),
     _sig("chain-header-not-der", _chain_value(_GARBAGE_DER)),
@@ -388,11 +278,11 @@ CASES: list[Case] = [
          lambda world: Attempt(world.leaf(), key=world.leaf("other").key), explain=True),
     _sig("signature-over-another-body", _other_body),
     _sig("signature-over-another-header-value",
-         _tampered(_header("content-type", "application/x-amz-json-1.0"))),
+         _tampered(header("content-type", "application/x-amz-json-1.0"))),
     _sig("credential-serial-of-another-certificate", lambda world: Attempt(
         world.leaf(), credential=world.leaf("other").certificate.serial_decimal)),
     _sig("credential-scope-service-sts",
-         _tampered(_authorization(lambda v: v.replace("/rolesanywhere/", "/sts/")))),
+         _tampered(authorization(lambda v: v.replace("/rolesanywhere/", "/sts/")))),
     _sig("credential-scope-date-not-the-request-date", _scope_date),
     _sig("algorithm-name-unknown", lambda world: Attempt(
         world.leaf(), algorithm="AWS4-X509-DSA-SHA256")),
@@ -402,12 +292,12 @@ CASES: list[Case] = [
           lambda world: Attempt(world.leaf(), algorithm="AWS4-HMAC-SHA256"),
           "The security token included in the request is invalid.", None, False,
           code="UnrecognizedClientException", explain=False),
-    _sig("signature-truncated", _tampered(_signature(lambda s: s[:-16]))),
-    _sig("signature-odd-length", _tampered(_signature(lambda s: s[:-1]))),
-    _sig("signature-not-hex", _tampered(_signature(lambda s: "zz" + s[2:]))),
-    _sig("signature-empty", _tampered(_signature(lambda s: ""))),
+    _sig("signature-truncated", _tampered(signature_hex(lambda s: s[:-16]))),
+    _sig("signature-odd-length", _tampered(signature_hex(lambda s: s[:-1]))),
+    _sig("signature-not-hex", _tampered(signature_hex(lambda s: "zz" + s[2:]))),
+    _sig("signature-empty", _tampered(signature_hex(lambda s: ""))),
     _sig("leaf-ed25519-key", _ed25519_leaf),
-    _sig("leaf-dsa-key", _dsa_leaf),
+    _sig("leaf-dsa-key", dsa_leaf),
     _sig("certificate-header-not-signed-strict",
          lambda world: Attempt(world.leaf(), signed_headers=[
              "content-type", "host", "x-amz-date"]), strict=True),
@@ -437,15 +327,15 @@ CASES: list[Case] = [
         "stranger", world.pki.other_root))),
     _untrusted("leaf-of-another-key-under-the-anchors-name", _other_ca_same_name),
     _untrusted("leaf-expired-a-second-ago", lambda world: Attempt(world.leaf(
-        "expired", not_before=_now() - timedelta(days=3), not_after=_now() - timedelta(
+        "expired", not_before=now() - timedelta(days=3), not_after=now() - timedelta(
             seconds=1)))),
     _untrusted("leaf-valid-in-ten-seconds", lambda world: Attempt(world.leaf(
-        "early", not_before=_now() + timedelta(seconds=10)))),
+        "early", not_before=now() + timedelta(seconds=10)))),
     _untrusted("intermediate-expired-a-second-ago", lambda world: _via(
-        world, not_before=_now() - timedelta(days=3),
-        not_after=_now() - timedelta(seconds=1))),
+        world, not_before=now() - timedelta(days=3),
+        not_after=now() - timedelta(seconds=1))),
     _untrusted("intermediate-valid-in-ten-seconds", lambda world: _via(
-        world, not_before=_now() + timedelta(seconds=10))),
+        world, not_before=now() + timedelta(seconds=10))),
     _untrusted("leaf-is-a-ca", _leaf(is_ca=True, key_usage={"digital_signature",
                                                             "key_cert_sign"})),
     _untrusted("leaf-is-the-trust-anchors-ca", _anchor_as_leaf),
@@ -454,9 +344,9 @@ CASES: list[Case] = [
     _untrusted("intermediate-with-ca-false", lambda world: _via(world, is_ca=False)),
     _untrusted("path-length-exceeded", _path_length),
     _untrusted("leaf-with-an-unknown-critical-extension", lambda world: Attempt(
-        _with_extension(world.root, "critical", is_ca=False))),
+        with_critical_extension(world.root, "critical", is_ca=False))),
     _untrusted("intermediate-with-an-unknown-critical-extension", lambda world: Attempt(
-        world.leaf("below", _with_extension(world.root, "Critical CA", is_ca=True)))),
+        world.leaf("below", with_critical_extension(world.root, "Critical CA", is_ca=True)))),
     _untrusted("leaf-signed-with-sha1", _leaf(hash="sha1")),
     _untrusted("leaf-signed-with-md5", lambda world: Attempt(world.leaf(
         "md5", world.pki.rsa_root, hash="md5")), anchor="rsa_root"),
@@ -517,17 +407,3 @@ CASES: list[Case] = [
 
 CASE_IDS = [case.id for case in CASES]
 assert len(set(CASE_IDS)) == len(CASE_IDS), "case ids must be distinct"
-
-
-def send(world: World, attempt: Attempt) -> Any:
-    """Sign and post ``attempt`` to the world's server; the raw httpx response."""
-    from .clients.support import post_session
-
-    body: dict[str, Any] | bytes = attempt.raw_body if attempt.raw_body is not None else {
-        **world.setup.arns, **attempt.body}
-    sign = attempt.sign or (attempt.key or attempt.leaf.key).sign
-    return post_session(world.setup.server, attempt.leaf, body=body, chain=attempt.chain,
-                        sign=sign, algorithm=attempt.algorithm,
-                        signed_headers=attempt.signed_headers, credential=attempt.credential,
-                        region=attempt.region, now=_now() + attempt.skew,
-                        tamper=attempt.tamper)

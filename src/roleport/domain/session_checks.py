@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from roleport import arns
 from roleport.crypto.certificates import Certificate, check_end_entity_certificate, load_pem_bundle
@@ -45,6 +45,7 @@ from roleport.domain.revocation import (
     RevocationProblem,
     check_distribution_points,
 )
+from roleport.domain.session_audit import SessionAudit
 from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError
 from roleport.sts.issuer import AssumeRoleRequest
 
@@ -112,51 +113,6 @@ class SessionSettings:
     #: ``fail`` (AWS observed) or ``drop`` (AWS documented) invalid session-tag values
     invalid_tag_values: str = session_tags.FAIL
     max_chain: int = 5
-
-
-@dataclass
-class SessionAudit:
-    """What one CreateSession did, for the audit log (no secrets, no credentials)."""
-
-    trust_anchor_arn: str | None = None
-    profile_arn: str | None = None
-    role_arn: str | None = None
-    account_id: str | None = None
-    region: str | None = None
-    outcome: str = "refused"
-    #: which check refused the request (see the module table), None on success
-    check: str | None = None
-    #: the precise reason, for operators
-    reason: str | None = None
-    leniencies: set[str] = field(default_factory=set)
-    x509_subject: str | None = None
-    serial: str | None = None
-    issuer: str | None = None
-    subject_arn: str | None = None
-    role_session_name: str | None = None
-    source_identity: str | None = None
-    #: aws:OriginIdentity/Subject of a profile with trusted identity propagation
-    origin_subject: str | None = None
-    duration_seconds: int | None = None
-    dropped_tags: list[str] = field(default_factory=list)
-    crl_distribution_point: str | None = None
-    #: the request signature verified with the presented certificate's key
-    signature_verified: bool = False
-
-    def fields(self) -> dict[str, Any]:
-        out = {
-            "outcome": self.outcome, "check": self.check, "reason": self.reason,
-            "trustAnchorArn": self.trust_anchor_arn, "profileArn": self.profile_arn,
-            "roleArn": self.role_arn, "account": self.account_id, "region": self.region,
-            "leniencies": sorted(self.leniencies), "x509Subject": self.x509_subject,
-            "serialNumber": self.serial, "issuer": self.issuer, "subjectArn": self.subject_arn,
-            "roleSessionName": self.role_session_name,
-            "sourceIdentity": self.source_identity, "originSubject": self.origin_subject,
-            "durationSeconds": self.duration_seconds,
-            "droppedTags": self.dropped_tags or None,
-            "crlDistributionPoint": self.crl_distribution_point,
-        }
-        return {k: v for k, v in out.items() if v not in (None, [])}
 
 
 @dataclass(frozen=True)
