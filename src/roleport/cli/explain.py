@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -20,6 +21,7 @@ from roleport.client.explain import (
 )
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+T = TypeVar("T")
 _MARK = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}
 
 
@@ -202,43 +204,36 @@ def _from_server(endpoint: str, region: str | None, ca_bundle: str | None,
     options = {"endpoint_url": endpoint, "verify": ca_bundle if ca_bundle else None}
     ra, iam = session.client("rolesanywhere", **options), session.client("iam", **options)
 
-    def missing(exc: ClientError) -> bool:
-        return exc.response["Error"]["Code"] in ("ResourceNotFoundException", "NoSuchEntity",
-                                                  "ValidationException")
-    try:
+    def found(read: Callable[[], T]) -> T | None:
+        """What ``read`` returns, or None when the server has no such resource."""
         try:
-            anchor = trust_anchor_from_api(ra.get_trust_anchor(trustAnchorId=anchor_ref))
+            return read()
         except ClientError as exc:
-            if not missing(exc):
-                raise
-            anchor = None
+            if exc.response["Error"]["Code"] in ("ResourceNotFoundException", "NoSuchEntity",
+                                                 "ValidationException"):
+                return None
+            raise
+
+    try:
+        anchor = found(lambda: trust_anchor_from_api(
+            ra.get_trust_anchor(trustAnchorId=anchor_ref)))
         account = anchor.account_id if anchor else (
             anchor_ref.split(":")[4] if anchor_ref.startswith("arn:")
             else session.client("sts", **options).get_caller_identity()["Account"])
         anchor_arn = anchor.arn if anchor else anchor_ref if anchor_ref.startswith("arn:") \
             else f"arn:aws:rolesanywhere:{session.region_name}:{account}:trust-anchor/{anchor_ref}"
-        try:
-            found = profile_from_api(ra.get_profile(profileId=profile_ref))
-        except ClientError as exc:
-            if not missing(exc):
-                raise
-            found = None
-        profile_arn = found.arn if found else profile_ref if profile_ref.startswith("arn:") \
-            else anchor_arn.replace("trust-anchor/", "profile/").rsplit("/", 1)[0] \
-            + f"/{profile_ref}"
+        profile = found(lambda: profile_from_api(ra.get_profile(profileId=profile_ref)))
+        profile_arn = profile.arn if profile else profile_ref \
+            if profile_ref.startswith("arn:") else anchor_arn.replace(
+                "trust-anchor/", "profile/").rsplit("/", 1)[0] + f"/{profile_ref}"
         role_arn = _role_arn(role, account)
-        try:
-            facts = role_from_api(iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1]))
-            if facts.arn != role_arn:
-                facts = None
-        except ClientError as exc:
-            if not missing(exc):
-                raise
-            facts = None
+        facts = found(lambda: role_from_api(iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])))
+        if facts is not None and facts.arn != role_arn:
+            facts = None  # a role of that name in this account is not the one named
         crls = [load_crl(c["crlData"]) for page in ra.get_paginator("list_crls").paginate()
                 for c in page["crls"]
                 if anchor and c.get("trustAnchorArn") == anchor.arn and c.get("enabled")]
     except (ClientError, BotoCoreError) as exc:
         raise _Unreadable(f"cannot read from {endpoint}: {exc}") from None
-    return {"anchor": anchor, "trust_anchor_arn": anchor_arn, "profile": found,
+    return {"anchor": anchor, "trust_anchor_arn": anchor_arn, "profile": profile,
             "profile_arn": profile_arn, "role": facts, "role_arn": role_arn, "crls": crls}
