@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -309,8 +310,17 @@ def _certificate_hint(reason: str, certificate: Certificate,
     return None
 
 
+_CONDITION = re.compile(r"condition (?P<op>\w+) on (?P<key>\S+) does not match: request has "
+                        r"(?P<has>\[.*?\]), policy has (?P<wants>\[.*?\])")
+
+
 def _assume_hint(reason: str, certificate: Certificate, profile: Profile | None) -> str | None:
-    if "does not match: request has" in reason or "condition" in reason:
+    unmet = _CONDITION.search(reason)
+    if unmet:
+        return (f"the role's trust policy requires {unmet['key']} {unmet['op']} "
+                f"{unmet['wants']}; this certificate gives {unmet['has']}: issue a "
+                f"certificate that meets the condition, or change the role's trust policy")
+    if "condition" in reason:
         tags = session_tags.map_certificate(certificate, profile.attribute_mappings).tags \
             if profile is not None else []
         shown = ", ".join(f"{k}={v}" for k, v in tags) or "none"
