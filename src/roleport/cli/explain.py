@@ -91,8 +91,8 @@ def explain_command(certificate: Path, chains: tuple[Path, ...], private_key: Pa
 
     Exit codes: 0 the exchange would succeed; 1 it would be refused (the first FAIL is
     what the server answers); 2 bad usage; 3 the inputs could not be read (a file, the
-    server); 4 every check that ran passed, but without --private-key the signature was
-    not checked.
+    server); 4 every check that ran passed, but one was skipped (without --private-key
+    the signature, without --role-file the trust policy).
     """
     from roleport.crypto.errors import CryptoError
     from roleport.domain.session_checks import SessionSettings
@@ -145,9 +145,10 @@ def render(done: Explanation) -> str:
     lines.append("")
     if refused is not None:
         lines.append(f"REFUSED by the {refused.check} check: 403 \"{refused.message}\"")
-    elif not done.signature_checked:
-        lines.append("WOULD SUCCEED if the request is signed with this certificate's key "
-                     "(give --private-key to check the signature too)")
+    elif not done.complete:
+        skipped = ", ".join(r.check for r in done.results if r.status == "skipped")
+        lines.append(f"WOULD SUCCEED as far as checked: {skipped} not checked (give "
+                     f"--private-key for the signature, --role-file for the trust policy)")
     else:
         lines.append("WOULD SUCCEED: CreateSession issues credentials")
     return "\n".join(lines)
@@ -167,6 +168,9 @@ def _read_credential(certificate: Path, chains: tuple[Path, ...], private_key: P
         raise _Unreadable(exc.message) from None
     except OSError as exc:
         raise _Unreadable(f"cannot read {exc.filename}: {exc.strerror}") from None
+    if key is not None and key.key_type not in ("RSA", "EC", "ML-DSA"):
+        raise _Unreadable(f"{private_key}: {key.key_type} keys cannot sign CreateSession "
+                          f"requests (the server refuses them: Invalid signature)")
     return leaf, chain, key
 
 
@@ -187,6 +191,7 @@ def _from_files(anchor_file: Path | None, profile_file: Path | None, role_file: 
         facts.arn if facts else (found.role_arns or [""])[0])
     return {"anchor": anchor, "trust_anchor_arn": anchor.arn, "profile": found,
             "profile_arn": found.arn, "role": facts, "role_arn": role_arn,
+            "role_known": role_file is not None,
             "crls": [load_crl(path.read_bytes()) for path in crl_files]}
 
 

@@ -34,6 +34,7 @@ from roleport.domain.session_checks import (
     SessionChecks,
     SessionRequest,
     SessionSettings,
+    Skipped,
     run_checks,
 )
 from roleport.domain.trusted_identity import configured
@@ -45,7 +46,7 @@ __all__ = ["Explanation", "explain", "profile_from_api", "role_from_api",
            "trust_anchor_from_api"]
 
 #: ``roleport explain`` exit codes
-EXIT_ALLOWED, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_UNSIGNED = 0, 1, 3, 4
+EXIT_ALLOWED, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_INCOMPLETE = 0, 1, 3, 4
 
 
 def _time(value: Any) -> datetime:
@@ -166,10 +167,15 @@ class Explanation:
         return all(r.status != "skipped" for r in self.results if r.check == "signature")
 
     @property
+    def complete(self) -> bool:
+        """Every check ran (none skipped for want of a key or a role)."""
+        return all(r.status != "skipped" for r in self.results)
+
+    @property
     def exit_code(self) -> int:
         if self.refused is not None:
             return EXIT_REFUSED
-        return EXIT_ALLOWED if self.signature_checked else EXIT_UNSIGNED
+        return EXIT_ALLOWED if self.complete else EXIT_INCOMPLETE
 
     def as_json(self) -> dict[str, Any]:
         refused = self.refused
@@ -179,7 +185,7 @@ class Explanation:
             "check": refused.check if refused else None,
             "status": 403 if refused else 201,
             "message": refused.message if refused else None,
-            "signatureChecked": self.signature_checked,
+            "signatureChecked": self.signature_checked, "complete": self.complete,
             "certificate": {"subject": cert.subject_dn, "issuer": cert.issuer_dn,
                             "serialNumber": cert.serial_decimal, "serialHex": cert.serial_hex,
                             "notBefore": cert.not_before.isoformat(),
@@ -198,9 +204,12 @@ def explain(certificate: Certificate, chain: Sequence[Certificate], key: Private
             profile_arn: str, role: RoleFacts | None, role_arn: str, crls: Sequence[Crl],
             now: datetime | None = None, settings: SessionSettings | None = None,
             distribution_points: DistributionPointCache | None = None,
-            role_session_name: str | None = None,
-            duration_seconds: int | None = None) -> Explanation:
-    """Run every CreateSession check on these inputs, as the server would at ``now``."""
+            role_session_name: str | None = None, duration_seconds: int | None = None,
+            role_known: bool = True) -> Explanation:
+    """Run every CreateSession check on these inputs, as the server would at ``now``.
+
+    ``role`` None with ``role_known``: there is no such role (refused, as the server
+    does); without ``role_known``: nobody said (the trust policy check is skipped)."""
     settings = settings or SessionSettings()
     now = now or datetime.now(UTC)
     ref = arns.parse_roles_anywhere(trust_anchor_arn)
@@ -223,8 +232,7 @@ def explain(certificate: Certificate, chain: Sequence[Certificate], key: Private
         SessionChecks(settings, distribution_points), request, audit, anchor=anchor,
         profile=profile, crls=list(crls), now=now, keep_going=True,
         verify_signature=key is not None,
-        assume=lambda ask: check_assume_role(role if role and role.arn == ask.role_arn
-                                             else None, ask, now))
+        assume=lambda ask: _assume(role, role_known, ask, now))
     done = Explanation(results, audit, certificate, trust_anchor_arn, profile_arn, role_arn)
     for result in results:
         text = hint(result, certificate=certificate, anchor=anchor, profile=profile,
@@ -232,6 +240,13 @@ def explain(certificate: Certificate, chain: Sequence[Certificate], key: Private
         if text:
             done.hints[result.check] = text
     return done
+
+
+def _assume(role: RoleFacts | None, role_known: bool, ask: AssumeRoleRequest,
+            now: datetime) -> int:
+    if role is None and not role_known:
+        raise Skipped("no role given (--role-file): the role's trust policy was not checked")
+    return check_assume_role(role if role and role.arn == ask.role_arn else None, ask, now)
 
 
 def _closest(name: str, candidates: list[str]) -> str:

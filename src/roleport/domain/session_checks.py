@@ -55,6 +55,7 @@ __all__ = [
     "CheckResult",
     "PresentedCredential",
     "Refused",
+    "Skipped",
     "SessionAudit",
     "SessionChecks",
     "SessionRequest",
@@ -138,8 +139,9 @@ class Refused(AccessDeniedError):
         self.check, self.reason = check, reason
 
 
-class _Skip(Exception):  # noqa: N818 - control flow: a check that cannot run
-    pass
+class Skipped(Exception):  # noqa: N818 - control flow: a check that cannot run
+    """Raised by a check (or the ``assume`` callable) that lacks what it needs; its
+    message says what."""
 
 
 def source_identity_for(certificate: Certificate) -> str:
@@ -319,7 +321,7 @@ class _Run:
         """Run one check; (passed, its value). A failure raises unless keep_going."""
         try:
             value = action()
-        except _Skip as skip:
+        except Skipped as skip:
             self.results.append(CheckResult(check, SKIPPED, str(skip)))
             return False, None
         except Refused as exc:
@@ -344,7 +346,7 @@ class _Run:
 
 def _need(condition: object, why: str) -> None:
     if not condition:
-        raise _Skip(why)
+        raise Skipped(why)
 
 
 def run_checks(checks: SessionChecks, request: SessionRequest, audit: SessionAudit, *,

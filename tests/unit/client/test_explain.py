@@ -79,3 +79,39 @@ def test_hints_say_what_to_change() -> None:
            "gives ['dev']" in said("assume-role", "... condition StringEquals on "
                                    "aws:PrincipalTag/x509Subject/OU does not match: request "
                                    "has ['dev'], policy has ['ops'].)")
+
+
+def test_explain_offline_exit_codes() -> None:
+    from roleport.client.explain import explain
+    from roleport.sts.trust import RoleFacts
+
+    root = devpki.create_root_ca("Offline Root CA")
+    leaf = devpki.issue_leaf(root, "offline")
+    anchor = trust_anchor_from_api({"trustAnchorArn": "arn:aws:rolesanywhere:us-east-1:"
+                                    "111122223333:trust-anchor/0ace5b12-24b9-427e-a483-"
+                                    "c55884852fbf", "enabled": True, "source": {
+                                        "sourceData": {"x509CertificateData": root.cert_pem}}})
+    role_arn = "arn:aws:iam::111122223333:role/r"
+    profile = profile_from_api({"profileArn": "arn:aws:rolesanywhere:us-east-1:111122223333:"
+                                "profile/61f50cd4-45b9-4259-b049-d0a53682fa4b",
+                                "enabled": True, "roleArns": [role_arn]})
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "rolesanywhere.amazonaws.com"},
+        "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]}]})
+    role = RoleFacts(role_arn, "AROA", "r", "111122223333", policy, 3600)
+
+    def run(key, role, role_known=True):  # noqa: ANN001, ANN202
+        return explain(leaf.certificate, [], key, anchor=anchor, trust_anchor_arn=anchor.arn,
+                       profile=profile, profile_arn=profile.arn, role=role,
+                       role_arn=role_arn, crls=[], role_known=role_known)
+
+    assert run(leaf.key, role).exit_code == 0
+    unsigned = run(None, role)
+    assert unsigned.exit_code == 4 and unsigned.refused is None
+    unknown = run(leaf.key, None, role_known=False)
+    assert unknown.exit_code == 4
+    assert [r.check for r in unknown.results if r.status == "skipped"] == ["assume-role"]
+    missing = run(leaf.key, None)
+    assert missing.exit_code == 1 and missing.refused.check == "assume-role"
+    wrong_key = run(devpki.issue_leaf(root, "other").key, role)
+    assert wrong_key.exit_code == 1 and wrong_key.refused.check == "signature"
