@@ -271,6 +271,10 @@ CASES: list[Case] = [
     _sig("x509-header-base64-of-pem", _base64_of_pem),
     _sig("x509-header-missing", _tampered(header("x-amz-x509", None))),
     _sig("x509-header-twice-with-different-values", _twice),
+    _case("x509-header-over-64-kib", _leaf(sans=[
+        f"DNS:host-{i:05d}.very-long-subdomain.example.com" for i in range(1400)]),
+        "The request headers exceed 65536 bytes.", None, False, status=431,
+        code="ValidationException", explain=False),
     _sig("chain-header-not-base64", _chain_value("!!!")),
     _sig("chain-header-not-der", _chain_value(_GARBAGE_DER)),
     _sig("chain-header-length-beyond-data", _chain_value(_LONG_DER)),
