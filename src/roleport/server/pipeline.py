@@ -171,6 +171,10 @@ class Pipeline:
             if scope is None:
                 self._explain_unreadable_signature(request)
             signing_name, region = scope
+            if request.header_map.get("authorization", "").startswith(X509_PREFIX):
+                # only CreateSession is signed with a certificate: a scope naming another
+                # service is a bad signature (AWS: "Invalid signature"), not another API
+                signing_name = "rolesanywhere"
             services = self._services(signing_name)
             service = services[0]
             outcome.service = signing_name
