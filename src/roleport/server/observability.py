@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -52,6 +54,9 @@ class Metrics:
         self.leniencies = Counter("roleport_signing_leniency",
                                   "CreateSession requests accepted through a leniency",
                                   ["leniency"], registry=self.registry)
+        self.log_dropped = Counter("roleport_log_dropped",
+                                   "Log lines dropped because the log's buffer was full",
+                                   ["log"], registry=self.registry)
         self._children: dict[tuple[str, ...], tuple[Any, ...]] = {}
 
     def request_done(self, service: str, operation: str, status: int, seconds: float) -> None:
@@ -72,3 +77,17 @@ class Metrics:
         children[0].inc()
         for leniency in sorted(leniencies):
             self.leniencies.labels(leniency).inc()
+
+
+def now_iso() -> str:
+    """The log lines' timestamp (as structlog's ``TimeStamper(fmt="iso", utc=True)``)."""
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def log_line(event: str, fields: dict[str, Any], level: str = "info") -> bytes:
+    """One JSON log line in the shape of Roleport's structlog lines, serialised here so
+    the background writer only writes bytes."""
+    fields["event"] = event
+    fields["level"] = level
+    fields["timestamp"] = now_iso()
+    return (json.dumps(fields, default=str) + "\n").encode()
