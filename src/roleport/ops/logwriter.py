@@ -9,6 +9,9 @@ writes it with as few ``write`` calls as possible, each holding whole lines only
 * a pipe (stdout/stderr under a supervisor) gets at most ``PIPE_BUF`` (4096) bytes per
   write, the size POSIX writes to a pipe atomically; a longer line goes alone.
 
+Woken by a line, the writer lingers a few milliseconds for more (unless someone waits for
+a line), so that under load it wakes and writes once per batch, not once per request.
+
 The buffer is bounded (``capacity`` lines). When it is full, :meth:`submit` drops the
 line and counts it (the access log); the audit trail in fail-closed mode never drops:
 its callers ask :attr:`accepting` first and refuse the request while the buffer is full
@@ -38,6 +41,7 @@ log = logging.getLogger("roleport.server")
 PIPE_BUF = 4096
 FILE_CHUNK = 1024 * 1024
 DEFAULT_CAPACITY = 10_000
+DEFAULT_LINGER_SECONDS = 0.005
 
 
 def open_append(path: str) -> int:
@@ -57,8 +61,13 @@ class LineWriter:
     """One log destination (a file path, or a file descriptor such as 1 or 2)."""
 
     def __init__(self, target: str | int, *, name: str, capacity: int = DEFAULT_CAPACITY,
-                 on_drop: Callable[[int], None] | None = None) -> None:
+                 on_drop: Callable[[int], None] | None = None,
+                 linger_seconds: float = DEFAULT_LINGER_SECONDS) -> None:
         self.name = name
+        #: how long the writer waits, once woken by a best-effort line, for more lines to
+        #: write with it (fewer wake-ups and writes under load); a line someone waits for
+        #: (:meth:`submit_committed`) is written at once
+        self.linger_seconds = linger_seconds
         self.target = target
         self.capacity = capacity
         self.on_drop = on_drop
@@ -68,6 +77,7 @@ class LineWriter:
         self.failed: str | None = None
         self._cond = threading.Condition(threading.Lock())
         self._pending: list[tuple[bytes, Any]] = []
+        self._waiters = 0
         self._idle = True
         self._closing = False
         self._reopen = False
@@ -107,9 +117,9 @@ class LineWriter:
         future: asyncio.Future[bool] = loop.create_future()
         with self._cond:
             self._pending.append((line, (loop, future)))
-            if self._idle:
-                self._idle = False
-                self._cond.notify()
+            self._waiters += 1
+            self._idle = False
+            self._cond.notify()  # also ends a linger: someone waits for this line
         return future
 
     def reopen(self) -> None:
@@ -161,7 +171,11 @@ class LineWriter:
                 while not self._pending and not self._closing and not self._reopen:
                     self._idle = True
                     self._cond.wait()
+                if self.linger_seconds and not (self._closing or self._reopen
+                                                or self._waiters):
+                    self._cond.wait(self.linger_seconds)  # submit() does not notify now
                 batch, self._pending = self._pending, []
+                self._waiters = 0
                 reopen, self._reopen = self._reopen, False
                 closing = self._closing
             if reopen or (self.failed is not None and batch):
