@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import statistics
 import subprocess
 import sys
@@ -44,7 +45,7 @@ CONFIGS = {
 }
 
 
-def start(name: str, flags: list[str], root: Path) -> dict[str, Any]:
+def start(name: str, flags: list[str], root: Path, src: str | None = None) -> dict[str, Any]:
     data = root / name.replace(" ", "-").replace("+", "and")
     data.mkdir()
     port = free_port()
@@ -52,7 +53,8 @@ def start(name: str, flags: list[str], root: Path) -> dict[str, Any]:
            "--data-dir", str(data), "--workers", "1",
            *[f.format(data=data) for f in flags]]
     log = (data / "server.log").open("wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+    env = {**os.environ, "PYTHONPATH": src} if src else None
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env)
     endpoint = f"http://127.0.0.1:{port}"
     wait_http(endpoint + "/_roleport/health", timeout=120)
     return {"name": name, "proc": proc, "endpoint": endpoint, "port": port, "data": data}
@@ -114,10 +116,17 @@ def main() -> None:
                         help="GetCallerIdentity per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=8, help="client connections")
+    parser.add_argument("--baseline-src", metavar="DIR",
+                        help="also run the access log of another Roleport source tree (a "
+                             "'src' folder, e.g. `git archive main src | tar -x -C DIR`), "
+                             "to compare with a version before this one")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="roleport-logcost-") as tmp:
         servers = [start(name, flags, Path(tmp)) for name, flags in CONFIGS.items()]
+        if args.baseline_src:
+            servers.append(start("access log (baseline src)", [], Path(tmp),
+                                 str(Path(args.baseline_src).resolve())))
         try:
             for s in servers:
                 setup = setup_sessions(s["endpoint"], admin_key(s["data"]), "ec")

@@ -9,7 +9,7 @@ writes it with as few ``write`` calls as possible, each holding whole lines only
 * a pipe (stdout/stderr under a supervisor) gets at most ``PIPE_BUF`` (4096) bytes per
   write, the size POSIX writes to a pipe atomically; a longer line goes alone.
 
-Woken by a line, the writer lingers a few milliseconds for more (unless someone waits for
+Woken by a line, the writer lingers 50 ms for more (unless someone waits for
 a line), so that under load it wakes and writes once per batch, not once per request.
 
 The buffer is bounded (``capacity`` lines). When it is full, :meth:`submit` drops the
@@ -41,7 +41,7 @@ log = logging.getLogger("roleport.server")
 PIPE_BUF = 4096
 FILE_CHUNK = 1024 * 1024
 DEFAULT_CAPACITY = 10_000
-DEFAULT_LINGER_SECONDS = 0.005
+DEFAULT_LINGER_SECONDS = 0.05
 
 
 def open_append(path: str) -> int:
