@@ -245,22 +245,32 @@ def test_best_effort_keeps_serving_when_the_trail_fails() -> None:
 
 
 def test_a_clean_stop_of_two_workers_loses_and_tears_no_line(tmp_path) -> None:
+    """Two workers append to one file, are told to reopen it half-way (SIGHUP to the
+    supervisor, which passes it on), and are stopped: every record is in one of the two
+    files, whole."""
     path = tmp_path / "audit.log"
     server = RoleportServer(extra_args=["--audit-log", str(path), "--workers", "2"]).start()
     try:
         account = server.new_account()
         client = server.client("rolesanywhere", account)
         count = 120
-        for _ in range(count):
+        for i in range(count):
+            if i == count // 2:
+                path.rename(tmp_path / "audit.log.1")
+                os.kill(server.process.pid, signal.SIGHUP)
             client.list_profiles()
     finally:
         server.close()
     assert server.process.returncode == 0
-    lines = path.read_bytes().split(b"\n")
-    assert lines[-1] == b""  # the file ends with a whole line
-    mine = [json.loads(line) for line in lines[:-1]]
-    mine = [r for r in mine if r.get("recipientAccountId") == account.account_id]
+    mine = []
+    for name in ("audit.log.1", "audit.log"):
+        lines = (tmp_path / name).read_bytes().split(b"\n")
+        assert lines[-1] == b""  # the file ends with a whole line
+        mine += [r for r in map(json.loads, lines[:-1])
+                 if r.get("recipientAccountId") == account.account_id]
     assert len(mine) == count
+    assert len({r["requestID"] for r in mine}) == count
+    assert path.stat().st_size > 0  # the workers did reopen: records after the rotation
     access = [json.loads(line) for line in server.output if line.startswith("{")
               and '"event": "request"' in line]
     assert len([a for a in access if a.get("account") == account.account_id]) == count
