@@ -16,7 +16,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test install install-test lock lock-check lint bench soak clean
+.PHONY: run test install install-test lock lock-check lint bench bench-logs soak clean
 
 # uv itself, pinned with hashes (requirements/uv.txt), in a venv of its own
 $(UV): requirements/uv.txt
@@ -63,6 +63,10 @@ bench: $(TEST_STAMP)
 SOAK_SECONDS ?= 600
 soak: $(TEST_STAMP)
 	$(BIN)/python bench/soak.py --seconds $(SOAK_SECONDS)
+
+## make bench-logs: what the access log and the audit trail cost, on and off in one run
+bench-logs: $(TEST_STAMP)
+	$(BIN)/python bench/log_cost.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache build dist src/*.egg-info

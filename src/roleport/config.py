@@ -80,6 +80,12 @@ class Settings:
     #: its sign-ins lasts
     console: bool = True
     console_session_seconds: int = 8 * 3600
+    #: the audit trail (CloudTrail-shaped records): a file path, ``-`` for stdout, or off
+    audit_log: str | None = None
+    #: refuse requests (503) whose audit record cannot be written, rather than drop it
+    audit_fail_closed: bool = False
+    #: lines each log (access, audit) buffers in memory before its writer catches up
+    log_buffer_lines: int = 10_000
 
     @staticmethod
     def keys_from_env(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -254,6 +254,20 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path,  
               type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--no-access-log", envvar="ROLEPORT_NO_ACCESS_LOG", is_flag=True,
               help="Do not write a JSON access-log line per request.")
+@click.option("--audit-log", envvar="ROLEPORT_AUDIT_LOG", metavar="PATH|-",
+              help="Write the audit trail (one CloudTrail-shaped JSON record per API call "
+                   "and CreateSession attempt, secrets removed) to PATH (appended, created "
+                   "0600, reopened on SIGHUP for rotation) or, with -, to stdout.")
+@click.option("--audit-fail-closed", envvar="ROLEPORT_AUDIT_FAIL_CLOSED", is_flag=True,
+              help="Refuse requests (503 ServiceUnavailable) while their audit record "
+                   "cannot be written, and send no response (no credentials) before its "
+                   "record is written. Needs --audit-log.")
+@click.option("--log-buffer-lines", envvar="ROLEPORT_LOG_BUFFER_LINES", default=10_000,
+              show_default=True, type=click.IntRange(100, 10_000_000),
+              help="Lines the access log and the audit trail each hold in memory for their "
+                   "background writer; beyond that the access log drops lines (counted in "
+                   "roleport_log_dropped_total) and a fail-closed audit trail refuses "
+                   "requests.")
 @click.option("--workers", envvar="ROLEPORT_WORKERS", default="auto", show_default=True,
               type=WorkerCount(),
               help="Worker processes sharing the port: a number (1-64), or auto for one "
@@ -289,8 +303,10 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
           quota_profiles: int, quota_crls_per_trust_anchor: int,
           quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
           quota_mapping_rules_per_field: int, quota_mapping_rules_per_profile: int,
-          log_level: str, no_access_log: bool, workers: int, threads: int, dispatch: str,
-          no_console: bool, console_session_hours: float, upstream: dict) -> None:
+          log_level: str, no_access_log: bool, audit_log: str | None,
+          audit_fail_closed: bool, log_buffer_lines: int, workers: int, threads: int,
+          dispatch: str, no_console: bool, console_session_hours: float,
+          upstream: dict) -> None:
     """Run the Roleport server (HTTPS by default, with a local CA made on first start).
 
     Admin credentials: ROLEPORT_ADMIN_ACCESS_KEY_ID / ROLEPORT_ADMIN_SECRET_ACCESS_KEY, or
@@ -316,6 +332,9 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         raise click.UsageError("--tls-cert and --tls-key go together")
     if not re.fullmatch(r"\d{12}", account_id):
         raise click.BadParameter("must be 12 digits", param_hint="--account-id")
+    _check_audit_log(audit_log, audit_fail_closed)
+    if audit_log and audit_log != "-":
+        audit_log = str(Path(audit_log).absolute())  # reopened by path on SIGHUP
     settings = Settings(
         host=host, port=port, data_dir=data_dir, database_url=database_url, region=region,
         account_id=account_id, http=plain_http, tls_cert=tls_cert, tls_key=tls_key,
@@ -342,7 +361,9 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
             sts_per_key=sts_rate_per_key),
         max_pending_requests=max_pending_requests, drain_timeout_seconds=drain_timeout,
         log_level=log_level, workers=workers, threads=threads,
-        dispatch=dispatch, access_log=not no_access_log, console=not no_console,
+        dispatch=dispatch, access_log=not no_access_log, audit_log=audit_log,
+        audit_fail_closed=audit_fail_closed, log_buffer_lines=log_buffer_lines,
+        console=not no_console,
         console_session_seconds=round(console_session_hours * 3600), **upstream)
     configure_logging(log_level)
     bootstrap.ensure_data_dir(settings)
@@ -391,6 +412,21 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     click.echo("Roleport stopped.")
     if status:
         raise SystemExit(status)
+
+
+def _check_audit_log(audit_log: str | None, fail_closed: bool) -> None:
+    """A destination that cannot be opened stops the start, not the first request."""
+    from roleport.ops.logwriter import open_append
+
+    if fail_closed and not audit_log:
+        raise click.UsageError("--audit-fail-closed needs --audit-log PATH|-")
+    if audit_log and audit_log != "-":
+        try:
+            os.close(open_append(audit_log))
+        except OSError as exc:
+            raise click.BadParameter(f"cannot open {audit_log} for appending: "
+                                     f"{exc.strerror or exc}", param_hint="--audit-log") \
+                from None
 
 
 def _preload_for_workers() -> None:

@@ -1,18 +1,21 @@
 """create_app(settings): wiring only. The ASGI callable reads the request (bounded),
 runs the pipeline on the event loop or on a worker thread (:mod:`roleport.offload`), and
-writes the response and the access log.
+writes the response, the audit record (before the response when fail-closed) and the
+access log. Log lines are serialised here and written by background writers
+(:mod:`roleport.ops.logwriter`), never on the request path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from roleport import __version__
@@ -32,10 +35,12 @@ from roleport.domain.trust_anchors import TrustAnchorService
 from roleport.errors import RoleportError, ServiceUnavailableError, ValidationError
 from roleport.iam.roles import RoleRegistry
 from roleport.offload import MoveToThread
+from roleport.ops.logwriter import LineWriter
+from roleport.server.auditing import AuditTrail, audit_unavailable, cloudtrail_record
 from roleport.server.auth_throttle import FailedAuthThrottle
 from roleport.server.dispatch import LoopQueue
 from roleport.server.http import Request
-from roleport.server.observability import Metrics
+from roleport.server.observability import Metrics, log_line
 from roleport.server.pipeline import Outcome, Pipeline, health_body
 from roleport.server.providers.iam import IamProvider
 from roleport.server.providers.rolesanywhere import RolesAnywhereProvider
@@ -50,7 +55,8 @@ from roleport.sts.credentials import SessionCredentials
 from roleport.sts.issuer import CredentialIssuer, build_issuer, role_registry
 from roleport.sts.keyring import Keyring
 
-access_log = structlog.get_logger("roleport.access")
+SERVER_LOG_FD = 2  # stderr: the access log and the CreateSession decision lines
+STDOUT_FD = 1
 
 
 def _is_console(raw_path: str) -> bool:
@@ -108,12 +114,19 @@ class RoleportApp:
     """The ASGI application."""
 
     def __init__(self, settings: Settings, store: SqlStore, pipeline: Pipeline,
-                 metrics: Metrics, console: ConsoleApp | None = None) -> None:
+                 metrics: Metrics, console: ConsoleApp | None = None, *,
+                 server_log: LineWriter | None = None,
+                 audit: AuditTrail | None = None) -> None:
         self.settings = settings
         self.store = store
         self.pipeline = pipeline
         self.metrics = metrics
         self.console = console
+        self.server_log = server_log or _writer(SERVER_LOG_FD, "server", settings, metrics)
+        self.audit = audit
+        self._writers = [self.server_log] + ([audit.writer] if audit else [])
+        for writer in self._writers:
+            writer.start()
         self.started = time.time()
         #: requests past their body and not yet answered (on this worker's loop only)
         self.pending = 0
@@ -165,10 +178,27 @@ class RoleportApp:
             self.pending += 1
             try:
                 response, outcome = await self._handle(request, outcome)
+                if self.audit is not None:
+                    response = await self._audit(request, response, outcome)
             finally:
                 self.pending -= 1
         await self._send(send, response)
         self._record(request, response, outcome, time.perf_counter() - started)
+
+    async def _audit(self, request: Request, response: Response,
+                     outcome: Outcome) -> Response:
+        """Write the request's record; fail-closed, a record not written turns the
+        response into a 503 (nothing issued) and the record goes to the server log."""
+        assert self.audit is not None
+        record = cloudtrail_record(request, outcome)
+        if record is None or await self.audit.write(record):
+            return response
+        self.server_log.submit(log_line("audit record not written", {
+            "request_id": request.request_id, "status": response.status,
+            "answered": 503, "record": record}, level="error"))
+        outcome.error_code = "ServiceUnavailableException"
+        outcome.notes["cause"] = "the audit record could not be written"
+        return serialize_error(outcome.service_model, audit_unavailable(), request.request_id)
 
     async def _handle(self, request: Request, outcome: Outcome) -> tuple[Response, Outcome]:
         if self._loop_queue is not None:
@@ -232,22 +262,38 @@ class RoleportApp:
     def _record(self, request: Request, response: Response, outcome: Outcome,
                 elapsed: float) -> None:
         self.metrics.request_done(outcome.service, outcome.operation, response.status, elapsed)
+        audit = outcome.session_audit
+        if audit is not None:  # the CreateSession decision line (create-session.md)
+            self.server_log.submit(log_line("CreateSession", {
+                "log": "audit", "request_id": request.request_id, "client": request.client,
+                "error": outcome.error_code, **audit.fields()}))
         if self.settings.access_log:
-            access_log.info("request", request_id=request.request_id, method=request.method,
-                            path=request.path, status=response.status,
-                            service=outcome.service, operation=outcome.operation,
-                            account=outcome.account_id, principal=outcome.principal,
-                            error=outcome.error_code, latency_ms=round(elapsed * 1000, 2),
-                            client=request.client, **outcome.notes)
+            self.server_log.submit(log_line("request", {
+                "request_id": request.request_id, "method": request.method,
+                "path": request.path, "status": response.status, "service": outcome.service,
+                "operation": outcome.operation, "account": outcome.account_id,
+                "principal": outcome.principal, "error": outcome.error_code,
+                "latency_ms": round(elapsed * 1000, 2), "client": request.client,
+                **outcome.notes}))
+
+    def reopen_logs(self) -> None:
+        """SIGHUP: reopen the log files (after rotation)."""
+        for writer in self._writers:
+            writer.reopen()
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP,
+                                                                  self.reopen_logs)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self.store.dispose()
+                for writer in self._writers:  # every line of every finished request
+                    writer.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -281,10 +327,17 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
                                            settings.auth_failure_burst), table=rate_table)
     if settings.request_rates.any:
         limits = RequestThrottle(settings.request_rates, rate_table)
+    audit = None
+    if settings.audit_log:
+        target = STDOUT_FD if settings.audit_log == "-" else settings.audit_log
+        audit = AuditTrail(_writer(target, "audit", settings, metrics),
+                           fail_closed=settings.audit_fail_closed)
     pipeline = Pipeline(providers, lookup, clock,
                         max_skew_seconds=settings.max_clock_skew_seconds,
                         x509_handler=sessions.create_session, throttle=throttle,
-                        limits=limits)
+                        limits=limits,
+                        admit=audit.admit if audit is not None and audit.fail_closed
+                        else None)
     console = None
     if settings.console:
         # the same key cache and failed-auth throttle as the API: guessing a secret through
@@ -295,9 +348,16 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
                                                   settings.console_session_seconds),
                              throttle=throttle, clock=clock, https=not settings.http,
                              default_region=settings.region)
-    app = RoleportApp(settings, store, pipeline, metrics, console)
+    app = RoleportApp(settings, store, pipeline, metrics, console, audit=audit)
     #: for metrics: ``request_throttle.throttled`` (a Counter by limit name, this process)
     #: and its ``on_throttle`` callback; ``app.overloaded`` counts full-queue refusals
     app.request_throttle = limits
     app.auth_throttle = throttle
     return app
+
+
+def _writer(target: str | int, name: str, settings: Settings, metrics: Metrics) -> LineWriter:
+    dropped = metrics.log_dropped.labels(name)
+    return LineWriter(target, name=name, capacity=settings.log_buffer_lines,
+                      on_drop=dropped.inc)
+

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,6 +54,9 @@ class Metrics:
         self.leniencies = Counter("roleport_signing_leniency",
                                   "CreateSession requests accepted through a leniency",
                                   ["leniency"], registry=self.registry)
+        self.log_dropped = Counter("roleport_log_dropped",
+                                   "Log lines dropped because the log's buffer was full",
+                                   ["log"], registry=self.registry)
         self._children: dict[tuple[str, ...], tuple[Any, ...]] = {}
 
     def request_done(self, service: str, operation: str, status: int, seconds: float) -> None:
@@ -72,3 +77,41 @@ class Metrics:
         children[0].inc()
         for leniency in sorted(leniencies):
             self.leniencies.labels(leniency).inc()
+
+
+class Seconds:
+    """Formatting a timestamp costs more than the rest of a log line: the part up to the
+    second is formatted once per second."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.second = -1
+        self.text = ""
+
+    def __call__(self, now: float) -> str:
+        second = int(now)
+        if second != self.second:
+            self.text = time.strftime(self.pattern, time.gmtime(second))
+            self.second = second
+        return self.text
+
+
+_iso_seconds = Seconds("%Y-%m-%dT%H:%M:%S")
+#: one encoder for every line (``json.dumps(..., default=...)`` builds one per call)
+_ENCODER = json.JSONEncoder(default=str)
+
+
+def now_iso(now: float | None = None) -> str:
+    """The log lines' timestamp, as structlog's ``TimeStamper(fmt="iso", utc=True)``
+    writes it (``2026-12-07T16:30:00.123456Z``)."""
+    now = time.time() if now is None else now
+    return f"{_iso_seconds(now)}.{int(now % 1 * 1_000_000):06d}Z"
+
+
+def log_line(event: str, fields: dict[str, Any], level: str = "info") -> bytes:
+    """One JSON log line in the shape of Roleport's structlog lines, serialised here so
+    the background writer only writes bytes."""
+    fields["event"] = event
+    fields["level"] = level
+    fields["timestamp"] = now_iso()
+    return (_ENCODER.encode(fields) + "\n").encode()

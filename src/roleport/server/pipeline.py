@@ -66,7 +66,8 @@ class UnsupportedMediaTypeError(RoleportError):
 
 @dataclass
 class Outcome:
-    """What the access log and the metrics want to know about one request."""
+    """What the access log, the audit trail and the metrics want to know about one
+    request (the pipeline fills it as far as the request got)."""
 
     service: str = "-"
     operation: str = "-"
@@ -74,6 +75,18 @@ class Outcome:
     principal: str = "-"
     error_code: str | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    #: the message the caller was sent with ``error_code``
+    error_message: str | None = None
+    region: str | None = None
+    identity: Identity | None = None
+    #: the service model of the signing name (its protocol shapes the errors)
+    service_model: Service | None = None
+    #: the botocore operation model, the parsed parameters and the result (wire names)
+    operation_model: Any = None
+    params: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    #: CreateSession: the :class:`~roleport.domain.sessions.SessionAudit` of the attempt
+    session_audit: Any = None
 
 
 class Pipeline:
@@ -81,7 +94,8 @@ class Pipeline:
                  *, max_skew_seconds: int = 300,
                  x509_handler: Callable[[Request, Match, dict[str, Any], Outcome], dict] | None
                  = None, throttle: FailedAuthThrottle | None = None,
-                 limits: RequestThrottle | None = None) -> None:
+                 limits: RequestThrottle | None = None,
+                 admit: Callable[[], None] | None = None) -> None:
         self._providers = providers
         self._lookup = lookup
         self._clock = clock
@@ -89,6 +103,9 @@ class Pipeline:
         self._x509_handler = x509_handler
         self._throttle = throttle
         self._limits = limits
+        #: called once a request is routed, before the operation runs; raises to refuse
+        #: it (the fail-closed audit trail refuses while its records cannot be written)
+        self._admit = admit
         self._rest_routers: dict[str, RestRouter] = {}
         self._query_routers: dict[str, QueryRouter] = {}
         self._methods: dict[tuple[str, str], Callable[..., Any]] = {}
@@ -178,6 +195,8 @@ class Pipeline:
             services = self._services(signing_name)
             service = services[0]
             outcome.service = signing_name
+            outcome.service_model = service
+            outcome.region = region
             if self._throttle is not None:
                 self._throttle.check_source(request.client)
             if service.protocol == "query":
@@ -225,6 +244,7 @@ class Pipeline:
                 and service.protocol == "query":
             exc.code, exc.status = exc.query_code, exc.query_status or exc.status
         outcome.error_code = exc.code
+        outcome.error_message = exc.message
         if exc.detail:  # the precise cause: the access log line, never the response
             outcome.notes["cause"] = exc.detail
         return serialize_error(service, exc, request.request_id)
@@ -240,11 +260,13 @@ class Pipeline:
         identity = None
         if not x509:
             identity = self._authenticate(request, signing_name)
+            outcome.identity = identity
             outcome.account_id = identity.account_id
             outcome.principal = identity.principal_arn
         match = self._rest_router(signing_name, services).match(
             request.method, request.raw_path, request.query)
         outcome.operation = match.operation.name
+        outcome.operation_model = match.operation
         is_sessions = match.service.name == "rolesanywhere-sessions"
         if x509 != is_sessions:
             raise AuthenticationError(
@@ -262,8 +284,11 @@ class Pipeline:
                                            identity.access_key_id)
         params = parse_rest_json(match.operation, match.path_params, request.query,
                                  request.header_map, request.body)
+        outcome.params = params
         validate(match.operation.input_shape, params)
         refuse_unsupported(match.service.name, match.operation.name, params)
+        if self._admit is not None:
+            self._admit()
         if x509:
             if self._x509_handler is None:
                 raise UnknownServiceError("CreateSession is not enabled on this server.")
@@ -272,6 +297,7 @@ class Pipeline:
             assert identity is not None
             method = self._method(match.service, match.operation.name)
             result = method(_caller(identity, region), params)
+        outcome.result = result
         return serialize(match.service, match.operation, result, request.request_id)
 
     def _handle_query(self, request: Request, service: Service, region: str,
@@ -285,6 +311,7 @@ class Pipeline:
         else:
             form = dict(request.query)
         identity = self._authenticate(request, service.signing_name)
+        outcome.identity = identity
         outcome.account_id = identity.account_id
         outcome.principal = identity.principal_arn
         match = self._query_router(service).match(form)
@@ -292,10 +319,15 @@ class Pipeline:
         if self._limits is not None:
             self._limits.authenticated(service.name, match.operation.name,
                                        identity.access_key_id)
+        outcome.operation_model = match.operation
         params = parse_query(match.operation, form)
+        outcome.params = params
         validate(match.operation.input_shape, params)
         refuse_unsupported(service.name, match.operation.name, params)
+        if self._admit is not None:
+            self._admit()
         result = self._method(service, match.operation.name)(_caller(identity, region), params)
+        outcome.result = result
         return serialize(service, match.operation, result, request.request_id)
 
 

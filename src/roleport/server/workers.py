@@ -7,8 +7,8 @@ kernel spreads new connections evenly across them; with one shared listening soc
 whichever worker woke first would accept most of a burst of connections (57 of 64
 measured with two workers) and serve them alone, with the latency that goes with it.
 
-The parent only supervises: it forwards SIGTERM/SIGINT to the workers, waits for them to
-stop, and replaces a worker that dies unexpectedly (with a pause when they keep dying, so
+The parent only supervises: it forwards SIGTERM/SIGINT to the workers (and SIGHUP: reopen
+the log files), waits for them to stop, and replaces a worker that dies unexpectedly (with a pause when they keep dying, so
 a crash loop cannot spin).
 """
 
@@ -139,6 +139,7 @@ def _child(make_server: Callable[[], Any], sock: socket.socket, parent: int) -> 
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the app handles it
         _stop_with_parent(parent)
         make_server().run(sockets=[listener_for_worker(sock)])
     except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
@@ -171,8 +172,14 @@ def _supervise(make_server: Callable[[], Any], sock: socket.socket, workers: int
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
+    def forward(signum: int, _frame: object) -> None:
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, forward)
     for _ in range(workers):
         spawn()
     failed = False

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 COMMANDS = [[], ["serve"], ["db"], ["db", "upgrade"], ["accounts"], ["accounts", "create-key"],
-            ["subjects"], ["subjects", "show"]]
+            ["subjects"], ["subjects", "show"], ["audit"], ["audit", "search"]]
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "roleport")
@@ -34,3 +34,20 @@ def test_db_upgrade_and_create_key(tmp_path):
     bad = subprocess.run([*run, "accounts", "create-key", "--data-dir", str(tmp_path),
                           "--account-id", "12"], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "12 digits" in bad.stderr
+
+
+def test_serve_explains_the_audit_options():
+    out = subprocess.run([sys.executable, "-m", "roleport.cli.main", "serve", "--help"],
+                         capture_output=True, text=True, timeout=60).stdout
+    for option in ("--audit-log", "--audit-fail-closed", "--log-buffer-lines"):
+        assert option in out
+
+
+def test_fail_closed_without_a_destination_and_an_unopenable_file_stop_the_start(tmp_path):
+    base = [sys.executable, "-m", "roleport.cli.main", "serve", "--data-dir", str(tmp_path)]
+    out = subprocess.run([*base, "--audit-fail-closed"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 2 and "--audit-fail-closed needs --audit-log" in out.stderr
+    out = subprocess.run([*base, "--audit-log", str(tmp_path)], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 2 and "cannot open" in out.stderr

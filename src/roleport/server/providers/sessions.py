@@ -8,17 +8,16 @@ it by our own service model (``spec/data/rolesanywhere-sessions``). This adapter
 * reads the X.509 signature headers (:mod:`roleport.auth.x509`);
 * runs :class:`~roleport.domain.sessions.SessionService` and shapes its result exactly as
   AWS does (§2.8), ``expiration`` to the second;
-* writes one ``roleport.audit`` log line per attempt naming the check that decided
-  (never a secret or a credential), counts outcomes and leniencies in the metrics, and
-  fills the access log's outcome.
+* hands the attempt's :class:`SessionAudit` (the check that decided and its reason, never
+  a secret or a credential) to the outcome, from which the server writes the audit line
+  and the audit trail's record; counts outcomes and leniencies in the metrics, and fills
+  the access log's outcome.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-
-import structlog
 
 from roleport.auth.x509 import read_x509_request
 from roleport.clock import Clock
@@ -36,8 +35,6 @@ from roleport.errors import AccessDeniedError, AuthenticationError, RoleportErro
 from roleport.server.crl_fetcher import HttpCrlFetcher
 from roleport.server.http import Request
 from roleport.server.observability import Metrics
-
-audit_log = structlog.get_logger("roleport.audit")
 
 _ARNS = (("profileArn", "queryProfileArn"), ("roleArn", "queryRoleArn"),
          ("trustAnchorArn", "queryTrustAnchorArn"))
@@ -124,6 +121,7 @@ class SessionsProvider:
     def _finish(self, request: Request, outcome: Any, audit: SessionAudit,
                 error_code: str | None) -> None:
         fields = audit.fields()
+        outcome.session_audit = audit
         if audit.account_id:
             outcome.account_id = audit.account_id
         if audit.x509_subject:
@@ -132,9 +130,6 @@ class SessionsProvider:
                               if k in fields})
         if self.metrics is not None:
             self.metrics.session_done(audit.outcome, audit.check, audit.leniencies)
-        audit_log.info("CreateSession", log="audit", request_id=request.request_id,
-                       client=request.client,
-                       error=error_code, **fields)
 
 
 def build_sessions_provider(settings: Any, store: Any, clock: Clock, issuer: Any,

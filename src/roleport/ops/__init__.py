@@ -1,0 +1,1 @@
+"""What runs beside requests: the background log writer, the audit trail, its search."""
