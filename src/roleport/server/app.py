@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from roleport import __version__
 from roleport.auth.identities import AccessKeyLookup, CredentialLookup, SessionTokenLookup
@@ -29,6 +29,9 @@ from roleport.domain.trust_anchors import TrustAnchorService
 from roleport.errors import RoleportError, ValidationError
 from roleport.iam.roles import RoleRegistry
 from roleport.offload import MoveToThread
+from roleport.ops.inventory import InventoryCollector
+from roleport.ops.notifier import Notifier
+from roleport.ops.scheduler import LeaderLoop
 from roleport.server.auth_throttle import FailedAuthThrottle
 from roleport.server.dispatch import LoopQueue
 from roleport.server.http import Request
@@ -40,6 +43,7 @@ from roleport.server.providers.sessions import build_sessions_provider
 from roleport.server.providers.sts import StsProvider
 from roleport.server.ratelimit import Rate
 from roleport.spec.serializer import Response, serialize_error
+from roleport.storage.sql.operations import SqlOperations
 from roleport.storage.sql.unit_of_work import SqlStore
 from roleport.sts.credentials import SessionCredentials
 from roleport.sts.issuer import CredentialIssuer, build_issuer, role_registry
@@ -99,11 +103,13 @@ class RoleportApp:
     """The ASGI application."""
 
     def __init__(self, settings: Settings, store: SqlStore, pipeline: Pipeline,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, scheduler: LeaderLoop | None = None) -> None:
         self.settings = settings
         self.store = store
         self.pipeline = pipeline
         self.metrics = metrics
+        #: the expiry notification job (runs in one process of all workers and replicas)
+        self.scheduler = scheduler
         self.started = time.time()
         self._loop_queue = LoopQueue() if settings.requests_on_loop else None
         self._executor = ThreadPoolExecutor(max_workers=settings.threads,
@@ -135,8 +141,9 @@ class RoleportApp:
         elif request.raw_path == HEALTH_PATH and request.method in ("GET", "HEAD"):
             response = await self._health(request_id)
         elif request.raw_path == METRICS_PATH and request.method == "GET":
-            response = Response(200, [("Content-Type", CONTENT_TYPE_LATEST)],
-                                generate_latest(self.metrics.registry))
+            loop = asyncio.get_running_loop()
+            body = await loop.run_in_executor(self._executor, self.metrics.exposition)
+            response = Response(200, [("Content-Type", CONTENT_TYPE_LATEST)], body)
         else:
             response, outcome = await self._handle(request, outcome)
         await self._send(send, response)
@@ -216,8 +223,12 @@ class RoleportApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.scheduler is not None:
+                    self.scheduler.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.scheduler is not None:
+                    await asyncio.get_running_loop().run_in_executor(None, self.scheduler.stop)
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self.store.dispose()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -238,7 +249,9 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
     }
     lookup = CredentialLookup(AccessKeyLookup(store),
                               SessionTokenLookup(services.session_credentials))
-    metrics = Metrics()
+    operations = SqlOperations(store)
+    metrics = Metrics(InventoryCollector(operations, clock,
+                                         end_entity_limit=settings.metrics_end_entity_limit))
     sessions = build_sessions_provider(settings, store, clock, services.issuer, metrics,
                                        changes=services.changes)
     throttle = None
@@ -248,4 +261,16 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
     pipeline = Pipeline(providers, lookup, clock,
                         max_skew_seconds=settings.max_clock_skew_seconds,
                         x509_handler=sessions.create_session, throttle=throttle)
-    return RoleportApp(settings, store, pipeline, metrics)
+    return RoleportApp(settings, store, pipeline, metrics,
+                       scheduler=_notification_scheduler(settings, operations, clock, metrics))
+
+
+def _notification_scheduler(settings: Settings, operations: SqlOperations, clock: Clock,
+                            metrics: Metrics) -> LeaderLoop | None:
+    """The expiry notification job, when a sink is configured."""
+    config = settings.notifications
+    if not config.has_sinks:
+        return None
+    notifier = Notifier(operations, config.sinks(settings.data_dir), clock, metrics=metrics)
+    return LeaderLoop(operations, "expiry-notifications", notifier.run_once,
+                      interval=config.interval_seconds, clock=clock)
