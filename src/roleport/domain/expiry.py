@@ -13,8 +13,9 @@ event                           starts when                    ends
   bundle (an ``AWS_ACM_PCA`` source holds no certificate here).
 * CA expiry: one event per trust anchor, for the certificate of its bundle that expires
   the soonest.
-* End-entity expiry: one event per certificate that authenticated successfully
-  (CreateSession) in the last day, as the subjects record it. The setting that applies is
+* End-entity expiry: one event per certificate seen by CreateSession in the last day, as
+  the subjects record it (a refused attempt counts: a certificate that is in use and
+  refused for its role is still about to expire). The setting that applies is
   that of the trust anchor(s) of the certificate's account and Region holding its issuer;
   several anchors: the largest threshold. (Subjects do not keep the chain a request sent,
   so intermediates are not evaluated.)
@@ -120,11 +121,11 @@ def ca_expiries(anchors: Iterable[TrustAnchor], now: datetime) -> list[Expiry]:
 
 def recent_certificates(subjects: Iterable[Subject], now: datetime,
                         ) -> list[tuple[Subject, Certificate]]:
-    """Certificates that authenticated successfully within :data:`RECENT` of ``now``."""
+    """Certificates seen by CreateSession within :data:`RECENT` of ``now``."""
     seen: dict[tuple[str, str, bytes], tuple[Subject, Certificate]] = {}
     for subject in subjects:
         for record in subject.credentials:
-            if record.failed or now - record.seen_at > RECENT:
+            if now - record.seen_at > RECENT:
                 continue
             try:
                 cert = load_pem_bundle(record.x509_certificate_data)[0]

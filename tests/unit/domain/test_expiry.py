@@ -92,12 +92,13 @@ def test_end_entity_event_for_a_certificate_used_in_the_last_day_has_no_resource
                                "days-to-expiry": 20, "issuer": "CN=Expiring Root"}
 
 
-def test_end_entity_events_need_a_recent_success_an_anchor_and_the_window():
+def test_end_entity_events_need_a_recent_use_an_anchor_and_the_window():
     root = _root(3000)
     soon = devpki.issue_leaf(root, "a", not_before=NOW - timedelta(days=1),
                              not_after=NOW + timedelta(days=2))
     anchors = [_anchor(root)]
-    assert expiry.end_entity_expiries(anchors, [_subject(soon, failed=True)], NOW) == []
+    refused = _subject(soon, failed=True)  # seen, refused (say, for its role): in use
+    assert len(expiry.end_entity_expiries(anchors, [refused], NOW)) == 1
     stale = _subject(soon, seen=NOW - timedelta(days=1, minutes=1))
     assert expiry.end_entity_expiries(anchors, [stale], NOW) == []
     other = _subject(soon, account="999999999999")
