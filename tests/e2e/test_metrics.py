@@ -70,18 +70,18 @@ def _create_session(setup, role_arn: str | None = None,  # noqa: ANN001
         client.close()
 
 
-@pytest.fixture(scope="module")
-def two_workers(tmp_path_factory):  # noqa: ANN001, ANN201
-    port = _free_port()
-    srv = RoleportServer(tmp_path_factory.mktemp("metrics"), http=True,
-                         extra_args=["--workers", "2", "--metrics-port", str(port),
+def test_scrapes_sum_both_workers_exactly(tmp_path):
+    metrics_port = _free_port()
+    srv = RoleportServer(tmp_path / "metrics", http=True,
+                         extra_args=["--workers", "2", "--metrics-port", str(metrics_port),
                                      "--no-access-log"])
     with srv:
-        yield srv, port
+        directory = _scrape_after_known_traffic(srv, metrics_port)
+    # the private directory of the workers' metric files goes with the server
+    assert srv.process.returncode == 0 and not directory.exists()
 
 
-def test_scrapes_sum_both_workers_exactly(two_workers):
-    srv, metrics_port = two_workers
+def _scrape_after_known_traffic(srv: RoleportServer, metrics_port: int) -> Path:
     setup = srv.setup_roles_anywhere()
     anchor_id = setup.trust_anchor_arn.rsplit("/", 1)[1]
     profile_id = setup.profile_arn.rsplit("/", 1)[1]
@@ -147,10 +147,4 @@ def test_scrapes_sum_both_workers_exactly(two_workers):
         except httpx.TransportError:
             time.sleep(0.2)
     check(text)
-
-
-def test_the_private_metrics_directory_goes_with_the_server(tmp_path):
-    with RoleportServer(tmp_path / "d", http=True, extra_args=["--workers", "2"]) as srv:
-        directory = _metrics_directory(_children(srv.process.pid)[0])
-        assert directory.is_dir()
-    assert srv.process.returncode == 0 and not directory.exists()
+    return directory
