@@ -9,7 +9,7 @@ import sys
 import pytest
 
 COMMANDS = [[], ["serve"], ["db"], ["db", "upgrade"], ["accounts"], ["accounts", "create-key"],
-            ["subjects"], ["subjects", "show"]]
+            ["subjects"], ["subjects", "show"], ["notifications"], ["notifications", "run"]]
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "roleport")
