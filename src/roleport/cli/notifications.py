@@ -133,8 +133,8 @@ def run(data_dir: Path, database_url: str | None, notifications: NotificationCon
     server on the database) is not sent again. Without a --notify-* sink the events go to
     stdout. Give it the server's --data-dir / --database-url.
     """
-    from roleport.clock import SystemClock
     from roleport.cli.admin import _store
+    from roleport.clock import SystemClock
     from roleport.ops.notifier import Notifier
     from roleport.ops.sinks import StdoutSink
     from roleport.storage.sql.operations import SqlOperations

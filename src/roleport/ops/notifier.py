@@ -6,9 +6,10 @@ A run (at the scheduler's interval, or ``roleport notifications run``):
 2. evaluates them (:mod:`roleport.domain.expiry`) at the clock's ``now``;
 3. claims each due event in the delivery log under (event key, UTC day): the unique key
    lets exactly one process of all workers and replicas claim it, and a restart finds
-   it claimed, so nothing is sent twice on one day;
-4. sends what it claimed to every sink, then marks the row delivered or failed;
-5. sends claims that a dead process left pending (older than ``stale_after``).
+   it claimed, so nothing is sent twice on one day; the claimer sends it to every sink at
+   once and marks the row delivered or failed (a claim is in flight for one delivery
+   only, retries included: minutes at most);
+4. sends claims that a dead process left pending (older than ``stale_after``).
 """
 
 from __future__ import annotations
@@ -63,28 +64,28 @@ class Notifier:
         report = RunReport()
         now = self.clock.now()
         day = expiry.delivery_day(now)
-        claimed = []
         for item, event in self.due():
             report.due += 1
             seq = self.operations.claim(item.key, day, event, now)
             if seq is not None:
-                claimed.append((seq, event, 0))
-        report.claimed = len(claimed)
-        stale = self.operations.pending(claimed_before=now - self.stale_after)
-        claimed += [(d.seq, d.event, d.attempts) for d in stale]
-        for seq, event, attempts in claimed:
-            ok = self._deliver(event)
-            self.operations.finish(seq, "delivered" if ok else "failed", attempts + 1,
-                                   self.clock.now())
-            report.delivered += ok
-            report.failed += not ok
-            report.events.append(event)
+                report.claimed += 1
+                self._send(report, seq, event, 0)
+        for stale in self.operations.pending(claimed_before=now - self.stale_after):
+            self._send(report, stale.seq, stale.event, stale.attempts)
         if self.metrics is not None:
             self.metrics.notification_run_done(now.timestamp())
-        if claimed:
+        if report.events:
             log.info("expiry notifications: %d due, %d sent, %d failed", report.due,
                      report.delivered, report.failed)
         return report
+
+    def _send(self, report: RunReport, seq: int, event: dict[str, Any], attempts: int) -> None:
+        ok = self._deliver(event)
+        self.operations.finish(seq, "delivered" if ok else "failed", attempts + 1,
+                               self.clock.now())
+        report.delivered += ok
+        report.failed += not ok
+        report.events.append(event)
 
     def _deliver(self, event: dict[str, Any]) -> bool:
         ok = True

@@ -36,14 +36,14 @@ def remove_multiprocess_dir(path: Path) -> None:
 def supervisor_exposition(settings: Any) -> Callable[[], bytes]:
     """The supervisor's scrape: every worker's files, and the inventory from a database
     connection of its own (opened on the first scrape)."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
     from roleport.clock import SystemClock
     from roleport.ops.inventory import InventoryCollector
     from roleport.server.observability import scrape_registry
     from roleport.storage.sql import engine
     from roleport.storage.sql.operations import SqlOperations
     from roleport.storage.sql.unit_of_work import SqlStore
-
-    from prometheus_client import CollectorRegistry, generate_latest
 
     state: dict[str, Any] = {}
     lock = threading.Lock()

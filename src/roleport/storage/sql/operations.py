@@ -12,14 +12,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError
 
 from roleport.domain.model import Crl, Subject, TrustAnchor
 from roleport.storage.base import StorageError
 from roleport.storage.sql import codecs, tables
 from roleport.storage.sql.codecs import to_micros
 from roleport.storage.sql.engine import is_sqlite
+
+
+def _insert_new(conn: Any, table: Any, values: dict[str, Any]) -> Any:
+    """INSERT that does nothing when a unique key already holds the row (no error, so
+    PostgreSQL's log does not fill with the losers of every race)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table).values(**values).on_conflict_do_nothing()
 
 
 @dataclass(frozen=True)
@@ -55,10 +65,10 @@ class SqlOperations:
                 if taken:
                     return True
             with self._begin() as conn, conn.begin():
-                conn.execute(insert(t).values(name=name, holder=holder, expires_at=expires))
-            return True
-        except IntegrityError:
-            return False  # another process holds it (or took it just now)
+                # another process holds it (or took it just now): nothing inserted
+                return conn.execute(_insert_new(conn, t, {
+                    "name": name, "holder": holder, "expires_at": expires}).returning(
+                        t.c.name)).first() is not None
         except DBAPIError as exc:
             raise StorageError(f"lease {name}: {exc.orig}") from None
 
@@ -105,12 +115,10 @@ class SqlOperations:
         t = tables.notification_deliveries
         try:
             with self._begin() as conn, conn.begin():
-                result = conn.execute(insert(t).values(
-                    event_key=event_key, day=day, event=event, status="pending",
-                    attempts=0, created_at=to_micros(now)))
-                return int(result.inserted_primary_key[0])
-        except IntegrityError:
-            return None
+                row = conn.execute(_insert_new(conn, t, {
+                    "event_key": event_key, "day": day, "event": event, "status": "pending",
+                    "attempts": 0, "created_at": to_micros(now)}).returning(t.c.seq)).first()
+                return None if row is None else int(row[0])
         except DBAPIError as exc:
             raise StorageError(f"database error: {exc.orig}") from None
 
