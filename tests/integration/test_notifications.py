@@ -250,3 +250,41 @@ def test_only_the_lease_holder_runs_the_job(store, url):
         assert runs == ["a", "b"]
     finally:
         other.dispose()
+
+
+def test_inventory_gauges_read_expiry_and_crl_freshness_from_the_database(store):
+    from roleport.domain.model import Crl
+    from roleport.ops.inventory import InventoryCollector
+
+    ca, leaf = _seed(store)
+    crl = devpki.create_crl(ca, last_update=NOW - timedelta(hours=30),
+                            next_update=NOW - timedelta(hours=6))
+    with store(write=True) as uow:
+        uow.crls.add(Crl(id="c0000000-0000-4000-8000-000000000001", account_id=ACCOUNT,
+                         region="us-west-1",
+                         trust_anchor_id="61f50cd4-45b9-4259-b049-d0a53682fa4b", name="crl",
+                         enabled=True, crl_data=crl.der, created_at=NOW, updated_at=NOW))
+    families = {f.name: f for f in InventoryCollector(SqlOperations(store),
+                                                      MovableClock(NOW)).collect()}
+    [up] = families["roleport_inventory_up"].samples
+    assert up.value == 1
+    [ca_sample] = families["roleport_trust_anchor_certificate_days_to_expiry"].samples
+    assert ca_sample.labels["serial"] == ca.cert.serial_der_hex
+    assert ca_sample.value == pytest.approx(20.125)
+    [ee] = families["roleport_end_entity_certificate_days_to_expiry"].samples
+    assert ee.labels["subject"] == "CN=agent-1" and ee.value == pytest.approx(30.125)
+    [age] = families["roleport_crl_age_seconds"].samples
+    assert age.value == 30 * 3600 and age.labels["crl"].startswith("c0000000")
+    [stale] = families["roleport_crl_next_update_seconds"].samples
+    assert stale.value == -6 * 3600
+
+
+def test_inventory_reports_a_database_that_does_not_answer(tmp_path):
+    from roleport.ops.inventory import InventoryCollector
+
+    broken = SqlStore(engine.create(f"sqlite:///{tmp_path / 'never-migrated.db'}"))
+    try:
+        families = list(InventoryCollector(SqlOperations(broken), MovableClock(NOW)).collect())
+        assert [(f.name, f.samples[0].value) for f in families] == [("roleport_inventory_up", 0)]
+    finally:
+        broken.dispose()
