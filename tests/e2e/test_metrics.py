@@ -76,6 +76,7 @@ def test_scrapes_sum_both_workers_exactly(tmp_path):
                          extra_args=["--workers", "2", "--metrics-port", str(metrics_port),
                                      "--no-access-log"])
     with srv:
+        assert f"metrics  http://127.0.0.1:{metrics_port}/metrics" in "".join(srv.output)
         directory = _scrape_after_known_traffic(srv, metrics_port)
     # the private directory of the workers' metric files goes with the server
     assert srv.process.returncode == 0 and not directory.exists()

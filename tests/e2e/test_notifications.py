@@ -65,6 +65,8 @@ def test_a_server_sends_each_due_event_once_even_across_a_restart(tmp_path):
         srv = RoleportServer(tmp_path / "data", http=True, env=ENV,
                              extra_args=_args(receiver, "--workers", "2"))
         with srv:
+            assert f"expiry notifications every 1 s to webhook {receiver.url}" in \
+                "".join(srv.output)
             setup, ca = _seed(srv)
             _wait_for(lambda: len(receiver.requests) >= 2)
             time.sleep(3)  # several more ticks of both workers' schedulers

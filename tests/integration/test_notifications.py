@@ -179,6 +179,7 @@ def test_an_always_failing_webhook_dead_letters_and_never_logs_the_secret(store,
         dead = [json.loads(line) for line in (tmp_path / "dead.jsonl").read_text().splitlines()]
         assert [d["event"]["id"] for d in dead] == [e["id"] for e in report.events]
         assert dead[0]["error"] == "HTTP 500" and dead[0]["attempts"] == 3
+        assert (tmp_path / "dead.jsonl").stat().st_mode & 0o777 == 0o600
         # the other sink still got them
         assert len((tmp_path / "events.jsonl").read_text().splitlines()) == 2
         assert metrics.done.count(("webhook", "failed")) == 2

@@ -190,7 +190,7 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
                    "request that must wait on the network (CRL distribution point, upstream "
                    "STS) always runs on the pool.")
 @click.option("--metrics-port", envvar="ROLEPORT_METRICS_PORT", default=None,
-              type=click.IntRange(0, 65535),
+              type=click.IntRange(1, 65535),
               help="Also serve the Prometheus metrics (all workers summed) on this port, "
                    "plain HTTP on --host, at any path. Without it they are at "
                    "/_roleport/metrics on the main port only.")
@@ -307,6 +307,11 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     if settings.upstream_endpoint:
         click.echo(f"  upstream {settings.upstream_endpoint}: roles from its IAM, credentials "
                    f"from its STS AssumeRole\n")
+    if notifications.has_sinks:
+        click.echo(f"  expiry notifications every {notifications.interval_seconds:g} s to "
+                   f"{', '.join(notifications.sink_names())}\n")
+    if metrics_port is not None:
+        click.echo(f"  metrics  http://{host}:{metrics_port}/metrics\n")
     if workers > 1 and metrics_port is not None:
         metrics_mod.serve_metrics(host, metrics_port,
                                   metrics_mod.supervisor_exposition(settings))

@@ -28,6 +28,12 @@ class NotificationConfig:
     def has_sinks(self) -> bool:
         return bool(self.webhook_url or self.file or self.stdout)
 
+    def sink_names(self) -> list[str]:
+        """The sinks, for the banner (the webhook by its URL, never its secret)."""
+        names = [f"webhook {self.webhook_url}"] if self.webhook_url else []
+        names += [f"file {self.file}"] if self.file else []
+        return names + (["stdout"] if self.stdout else [])
+
     def sinks(self, data_dir: Path) -> list[Any]:
         from roleport.ops.sinks import FileSink, StdoutSink, WebhookSink
 

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -71,7 +72,8 @@ def verify(secret: bytes, timestamp: str, body: bytes, signature: str, *,
 
 
 class _JsonLines:
-    """Append one JSON object per line (a line at a time, under a lock)."""
+    """Append one JSON object per line (a line at a time, under a lock), to a file created
+    0600 like every file of the data dir."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -81,7 +83,8 @@ class _JsonLines:
         line = json.dumps(record, separators=(",", ":")) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as out:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as out:
                 out.write(line)
 
 
