@@ -274,6 +274,8 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     tls = bootstrap.ensure_tls(settings)
     sock = _bind(host, port, workers=workers)
     settings = _with_port(settings, sock.getsockname()[1])
+    metrics_listener = None if metrics_port is None else metrics_mod.MetricsListener(
+        host, metrics_port)
     metrics_dir = None
     if workers > 1:
         store.dispose()  # each worker opens its own pool after the fork
@@ -289,8 +291,8 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
             engine.create(settings.resolved_database_url), store.sealer)
         app = create_app(settings, store=worker_store, server_key=keyring.current_secret,
                          keyring=keyring)
-        if workers == 1 and metrics_port is not None:
-            metrics_mod.serve_metrics(host, metrics_port, app.metrics.exposition)
+        if workers == 1 and metrics_listener is not None:
+            metrics_listener.start(app.metrics.exposition)
         return workers_mod.make_uvicorn_server(uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="on", server_header=False,
             ssl_certfile=str(tls.certificate) if tls else None,
@@ -312,9 +314,8 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
                    f"{', '.join(notifications.sink_names())}\n")
     if metrics_port is not None:
         click.echo(f"  metrics  http://{host}:{metrics_port}/metrics\n")
-    if workers > 1 and metrics_port is not None:
-        metrics_mod.serve_metrics(host, metrics_port,
-                                  metrics_mod.supervisor_exposition(settings))
+    if workers > 1 and metrics_listener is not None:
+        metrics_listener.start(metrics_mod.supervisor_exposition(settings))
     try:
         status = workers_mod.run(make_server, sock, workers,
                                  on_worker_exit=metrics_mod.worker_exited)

@@ -5,6 +5,7 @@ workers' live gauges, removed at exit) and the optional ``--metrics-port`` liste
 from __future__ import annotations
 
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from roleport.server.observability import enable_multiprocess, worker_exited
 
-__all__ = ["private_multiprocess_dir", "remove_multiprocess_dir", "serve_metrics",
+__all__ = ["MetricsListener", "private_multiprocess_dir", "remove_multiprocess_dir",
            "supervisor_exposition", "worker_exited"]
 
 
@@ -60,31 +61,42 @@ def supervisor_exposition(settings: Any) -> Callable[[], bytes]:
     return exposition
 
 
-def serve_metrics(host: str, port: int, exposition: Callable[[], bytes]) -> int:
-    """Serve ``exposition()`` over plain HTTP on ``host:port`` (a daemon thread); returns
-    the port (useful with 0)."""
+class MetricsListener:
+    """The ``--metrics-port`` socket, bound early (a busy port fails before the server
+    starts) and served once the process knows what to expose."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server API
-            try:
-                body, status = exposition(), 200
-            except Exception:  # noqa: BLE001 - a failed scrape must not stop the listener
-                body, status = b"metrics unavailable\n", 503
-            self.send_response(status)
-            self.send_header("Content-Type", CONTENT_TYPE_LATEST)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def __init__(self, host: str, port: int) -> None:
+        self._exposition: Callable[[], bytes] | None = None
+        listener = self
 
-        def log_message(self, *args: Any) -> None:
-            pass  # scrapes are not requests of the service: no access-log line
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                try:
+                    assert listener._exposition is not None
+                    body, status = listener._exposition(), 200
+                except Exception:  # noqa: BLE001 - a failed scrape must not stop it
+                    body, status = b"metrics unavailable\n", 503
+                self.send_response(status)
+                self.send_header("Content-Type", CONTENT_TYPE_LATEST)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
-    try:
-        server = ThreadingHTTPServer((host, port), Handler)
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port} for metrics: "
-                                   f"{exc.strerror}") from None
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="roleport-metrics",
-                     daemon=True).start()
-    return int(server.server_address[1])
+            def log_message(self, *args: Any) -> None:
+                pass  # scrapes are not requests of the service: no access-log line
+
+        class Server(ThreadingHTTPServer):
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            daemon_threads = True
+
+        try:
+            self._server = Server((host, port), Handler)
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port} for metrics: "
+                                       f"{exc.strerror}") from None
+
+    def start(self, exposition: Callable[[], bytes]) -> None:
+        """Serve ``exposition()`` on a daemon thread."""
+        self._exposition = exposition
+        threading.Thread(target=self._server.serve_forever, name="roleport-metrics",
+                         daemon=True).start()

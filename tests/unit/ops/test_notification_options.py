@@ -74,3 +74,22 @@ def test_run_dry_run_on_an_empty_database_prints_nothing(tmp_path, at):
                                              "--dry-run"])
     assert out.exit_code == 0, out.output
     assert out.output == ""
+
+
+def test_the_metrics_listener_refuses_a_busy_port_and_serves_what_it_is_given():
+    import httpx
+
+    from roleport.server.metrics_runtime import MetricsListener
+
+    with __import__("socket").socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = s.getsockname()[1]
+        with pytest.raises(click.ClickException, match="for metrics"):
+            MetricsListener("127.0.0.1", busy)
+    free = MetricsListener("127.0.0.1", 0)
+    free.start(lambda: b"roleport_up 1\n")
+    port = free._server.server_address[1]
+    answer = httpx.get(f"http://127.0.0.1:{port}/anything")
+    assert answer.status_code == 200 and answer.text == "roleport_up 1\n"
+    free._server.shutdown()
