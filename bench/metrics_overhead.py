@@ -27,12 +27,15 @@ def _metric_updates(n: int) -> float:
     from roleport.server.observability import Metrics
 
     metrics = Metrics()
-    started = time.perf_counter()
-    for _ in range(n):
-        metrics.request_done("rolesanywhere", "CreateSession", 201, 0.004)
-        metrics.session_done("issued", None, (), "61f50cd4-45b9-4259-b049-d0a53682fa4b",
-                             "8c6a2b7e-0000-4000-8000-000000000001")
-    return (time.perf_counter() - started) / n * 1e6
+    best = float("inf")
+    for _ in range(5):  # the best of five: a shared machine only ever adds time
+        started = time.perf_counter()
+        for _ in range(n):
+            metrics.request_done("rolesanywhere", "CreateSession", 201, 0.004)
+            metrics.session_done("issued", None, (), "61f50cd4-45b9-4259-b049-d0a53682fa4b",
+                                 "8c6a2b7e-0000-4000-8000-000000000001")
+        best = min(best, (time.perf_counter() - started) / n * 1e6)
+    return best
 
 
 def _in_fresh_process(code: str, env: dict[str, str]) -> float:
