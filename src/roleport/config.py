@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from roleport.domain.quotas import Quotas
+from roleport.ops.config import NotificationConfig
 from roleport.server.connections import ConnectionLimits
 from roleport.server.request_limits import RequestRates
 
@@ -86,6 +87,12 @@ class Settings:
     audit_fail_closed: bool = False
     #: lines each log (access, audit) buffers in memory before its writer catches up
     log_buffer_lines: int = 10_000
+    #: expiry notifications: sinks and interval (the scheduler runs only with a sink)
+    notifications: NotificationConfig = field(default_factory=NotificationConfig)
+    #: also serve /metrics on this port (plain HTTP, same host); None: only the main port
+    metrics_port: int | None = None
+    #: end-entity days-to-expiry series kept (the soonest-expiring certificates)
+    metrics_end_entity_limit: int = 100
 
     @staticmethod
     def keys_from_env(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from roleport import __version__
 from roleport.cli.admin import accounts, db, subjects
 from roleport.cli.explain import explain_command
 from roleport.cli.audit import audit
+from roleport.cli.notifications import notifications
 from roleport.cli.pki import pki
 from roleport.cli.quickstart import quickstart
 from roleport.cli.serve import serve
@@ -32,6 +33,7 @@ cli.add_command(subjects)
 cli.add_command(explain_command)
 cli.add_command(server_key)
 cli.add_command(pki)
+cli.add_command(notifications)
 cli.add_command(quickstart)
 cli.add_command(audit)
 

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import click
 
+from roleport.cli.notifications import notification_options
 from roleport.cli.options import account_option, data_options
 from roleport.cli.upstream import upstream_options
 from roleport.config import DEFAULT_PORT, DEFAULT_REGION, Settings
 from roleport.domain.quotas import Quotas
 from roleport.server.ratelimit import Rate
 from roleport.server.request_limits import RequestRates
+from roleport.ops.config import NotificationConfig
 from roleport.server.connections import (
     DEFAULT_BODY_TIMEOUT_SECONDS,
     DEFAULT_HEADER_TIMEOUT_SECONDS,
@@ -289,6 +291,16 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path,  
 @click.option("--console-session-hours", envvar="ROLEPORT_CONSOLE_SESSION_HOURS",
               default=8.0, show_default=True, type=click.FloatRange(0.05, 24 * 7),
               help="How long a web console sign-in lasts before it asks again.")
+@click.option("--metrics-port", envvar="ROLEPORT_METRICS_PORT", default=None,
+              type=click.IntRange(1, 65535),
+              help="Also serve the Prometheus metrics (all workers summed) on this port, "
+                   "plain HTTP on --host, at any path. Without it they are at "
+                   "/_roleport/metrics on the main port only.")
+@click.option("--metrics-end-entity-limit", envvar="ROLEPORT_METRICS_END_ENTITY_LIMIT",
+              default=100, show_default=True, type=click.IntRange(0, 100_000),
+              help="End-entity certificates with a days-to-expiry series: the ones seen "
+                   "in the last day that expire the soonest.")
+@notification_options
 @upstream_options
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, region: str,
           account_id: str, plain_http: bool, tls_cert: Path | None, tls_key: Path | None,
@@ -306,7 +318,8 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
           log_level: str, no_access_log: bool, audit_log: str | None,
           audit_fail_closed: bool, log_buffer_lines: int, workers: int, threads: int,
           dispatch: str, no_console: bool, console_session_hours: float,
-          upstream: dict) -> None:
+          metrics_port: int | None, metrics_end_entity_limit: int,
+          notifications: NotificationConfig, upstream: dict) -> None:
     """Run the Roleport server (HTTPS by default, with a local CA made on first start).
 
     Admin credentials: ROLEPORT_ADMIN_ACCESS_KEY_ID / ROLEPORT_ADMIN_SECRET_ACCESS_KEY, or
@@ -314,11 +327,15 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     Keys: ROLEPORT_SERVER_KEY (else DATA_DIR/server-key.json) seals session tokens and,
     unless ROLEPORT_SECRETS_KEY or ROLEPORT_SECRETS_KEY_FILE gives a key of their own, the
     secrets stored in the database.
+
+    Certificate expiry notifications run when a --notify-* sink is given
+    (docs/operations.md#expiry-notifications).
     """
     import uvicorn
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     from roleport.server import bootstrap, connections
+    from roleport.server import metrics_runtime as metrics_mod
     from roleport.server import workers as workers_mod
     from roleport.server.app import create_app
     from roleport.server.observability import configure_logging
@@ -364,7 +381,9 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         dispatch=dispatch, access_log=not no_access_log, audit_log=audit_log,
         audit_fail_closed=audit_fail_closed, log_buffer_lines=log_buffer_lines,
         console=not no_console,
-        console_session_seconds=round(console_session_hours * 3600), **upstream)
+        console_session_seconds=round(console_session_hours * 3600),
+        notifications=notifications, metrics_port=metrics_port,
+        metrics_end_entity_limit=metrics_end_entity_limit, **upstream)
     configure_logging(log_level)
     bootstrap.ensure_data_dir(settings)
     keyring = bootstrap.ensure_keyring(settings)
@@ -377,9 +396,13 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     tls = bootstrap.ensure_tls(settings)
     sock = _bind(host, port, workers=workers)
     settings = _with_port(settings, sock.getsockname()[1])
+    metrics_listener = None if metrics_port is None else metrics_mod.MetricsListener(
+        host, metrics_port)
+    metrics_dir = None
     if workers > 1:
         store.dispose()  # each worker opens its own pool after the fork
         _preload_for_workers()
+        metrics_dir = metrics_mod.private_multiprocess_dir()
 
     limits = settings.connection_limits
     connections.raise_descriptor_limit(limits)
@@ -391,6 +414,8 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
             engine.create(settings.resolved_database_url), store.sealer)
         app = create_app(settings, store=worker_store, server_key=keyring.current_secret,
                          keyring=keyring, rate_table=rate_table)
+        if workers == 1 and metrics_listener is not None:
+            metrics_listener.start(app.metrics.exposition)
         return workers_mod.make_uvicorn_server(uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="on", server_header=False,
             ssl_certfile=str(tls.certificate) if tls else None,
@@ -408,7 +433,19 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     if settings.upstream_endpoint:
         click.echo(f"  upstream {settings.upstream_endpoint}: roles from its IAM, credentials "
                    f"from its STS AssumeRole\n")
-    status = workers_mod.run(make_server, sock, workers)
+    if notifications.has_sinks:
+        click.echo(f"  expiry notifications every {notifications.interval_seconds:g} s to "
+                   f"{', '.join(notifications.sink_names())}\n")
+    if metrics_port is not None:
+        click.echo(f"  metrics  http://{host}:{metrics_port}/metrics\n")
+    if workers > 1 and metrics_listener is not None:
+        metrics_listener.start(metrics_mod.supervisor_exposition(settings))
+    try:
+        status = workers_mod.run(make_server, sock, workers,
+                                 on_worker_exit=metrics_mod.worker_exited)
+    finally:
+        if metrics_dir is not None:
+            metrics_mod.remove_multiprocess_dir(metrics_dir)
     click.echo("Roleport stopped.")
     if status:
         raise SystemExit(status)

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from roleport import __version__
 from roleport.auth.identities import AccessKeyLookup, CredentialLookup, SessionTokenLookup
@@ -37,6 +37,9 @@ from roleport.iam.roles import RoleRegistry
 from roleport.offload import MoveToThread
 from roleport.ops.logwriter import LineWriter
 from roleport.server.auditing import AuditTrail, audit_unavailable, cloudtrail_record
+from roleport.ops.inventory import InventoryCollector
+from roleport.ops.notifier import Notifier
+from roleport.ops.scheduler import LeaderLoop
 from roleport.server.auth_throttle import FailedAuthThrottle
 from roleport.server.dispatch import LoopQueue
 from roleport.server.http import Request
@@ -50,6 +53,7 @@ from roleport.server.ratelimit import Rate
 from roleport.server.request_limits import RequestThrottle
 from roleport.server.shared_buckets import SharedBuckets
 from roleport.spec.serializer import Response, serialize_error
+from roleport.storage.sql.operations import SqlOperations
 from roleport.storage.sql.unit_of_work import SqlStore
 from roleport.sts.credentials import SessionCredentials
 from roleport.sts.issuer import CredentialIssuer, build_issuer, role_registry
@@ -116,7 +120,8 @@ class RoleportApp:
     def __init__(self, settings: Settings, store: SqlStore, pipeline: Pipeline,
                  metrics: Metrics, console: ConsoleApp | None = None, *,
                  server_log: LineWriter | None = None,
-                 audit: AuditTrail | None = None) -> None:
+                 audit: AuditTrail | None = None,
+                 scheduler: LeaderLoop | None = None) -> None:
         self.settings = settings
         self.store = store
         self.pipeline = pipeline
@@ -127,6 +132,8 @@ class RoleportApp:
         self._writers = [self.server_log] + ([audit.writer] if audit else [])
         for writer in self._writers:
             writer.start()
+        #: the expiry notification job (runs in one process of all workers and replicas)
+        self.scheduler = scheduler
         self.started = time.time()
         #: requests past their body and not yet answered (on this worker's loop only)
         self.pending = 0
@@ -164,8 +171,9 @@ class RoleportApp:
         elif request.raw_path == HEALTH_PATH and request.method in ("GET", "HEAD"):
             response = await self._health(request_id)
         elif request.raw_path == METRICS_PATH and request.method == "GET":
-            response = Response(200, [("Content-Type", CONTENT_TYPE_LATEST)],
-                                generate_latest(self.metrics.registry))
+            loop = asyncio.get_running_loop()
+            body = await loop.run_in_executor(self._executor, self.metrics.exposition)
+            response = Response(200, [("Content-Type", CONTENT_TYPE_LATEST)], body)
         elif self.console is not None and _is_console(request.raw_path):
             response = await asyncio.get_running_loop().run_in_executor(
                 self._executor, self.console.handle, request, outcome)
@@ -288,8 +296,12 @@ class RoleportApp:
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP,
                                                                   self.reopen_logs)
+                if self.scheduler is not None:
+                    self.scheduler.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.scheduler is not None:
+                    await asyncio.get_running_loop().run_in_executor(None, self.scheduler.stop)
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self.store.dispose()
                 for writer in self._writers:  # every line of every finished request
@@ -316,7 +328,9 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
     }
     long_term = AccessKeyLookup(store)
     lookup = CredentialLookup(long_term, SessionTokenLookup(services.session_credentials))
-    metrics = Metrics()
+    operations = SqlOperations(store)
+    metrics = Metrics(InventoryCollector(operations, clock,
+                                         end_entity_limit=settings.metrics_end_entity_limit))
     sessions = build_sessions_provider(settings, store, clock, services.issuer, metrics,
                                        changes=services.changes)
     throttle = limits = None
@@ -348,7 +362,8 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
                                                   settings.console_session_seconds),
                              throttle=throttle, clock=clock, https=not settings.http,
                              default_region=settings.region)
-    app = RoleportApp(settings, store, pipeline, metrics, console, audit=audit)
+    app = RoleportApp(settings, store, pipeline, metrics, console, audit=audit,
+                      scheduler=_notification_scheduler(settings, operations, clock, metrics))
     #: for metrics: ``request_throttle.throttled`` (a Counter by limit name, this process)
     #: and its ``on_throttle`` callback; ``app.overloaded`` counts full-queue refusals
     app.request_throttle = limits
@@ -361,3 +376,13 @@ def _writer(target: str | int, name: str, settings: Settings, metrics: Metrics) 
     return LineWriter(target, name=name, capacity=settings.log_buffer_lines,
                       on_drop=dropped.inc)
 
+
+def _notification_scheduler(settings: Settings, operations: SqlOperations, clock: Clock,
+                            metrics: Metrics) -> LeaderLoop | None:
+    """The expiry notification job, when a sink is configured."""
+    config = settings.notifications
+    if not config.has_sinks:
+        return None
+    notifier = Notifier(operations, config.sinks(settings.data_dir), clock, metrics=metrics)
+    return LeaderLoop(operations, "expiry-notifications", notifier.run_once,
+                      interval=config.interval_seconds, clock=clock)

@@ -111,12 +111,14 @@ def listener_for_worker(sock: socket.socket) -> socket.socket:
     return own
 
 
-def run(make_server: Callable[[], Any], sock: socket.socket, workers: int) -> int:
-    """Serve on ``sock`` until stopped; return the exit status."""
+def run(make_server: Callable[[], Any], sock: socket.socket, workers: int, *,
+        on_worker_exit: Callable[[int], None] | None = None) -> int:
+    """Serve on ``sock`` until stopped; return the exit status. ``on_worker_exit(pid)``:
+    called in the supervisor for each worker that ended (metrics clean-up)."""
     if workers <= 1:
         make_server().run(sockets=[sock])
         return 0
-    return _supervise(make_server, sock, workers)
+    return _supervise(make_server, sock, workers, on_worker_exit)
 
 
 def _stop_with_parent(parent: int) -> None:
@@ -151,7 +153,8 @@ def _child(make_server: Callable[[], Any], sock: socket.socket, parent: int) -> 
         os._exit(status)
 
 
-def _supervise(make_server: Callable[[], Any], sock: socket.socket, workers: int) -> int:
+def _supervise(make_server: Callable[[], Any], sock: socket.socket, workers: int,
+               on_worker_exit: Callable[[int], None] | None = None) -> int:
     children: dict[int, float] = {}
     stopping = False
     sys.stdout.flush()  # or every worker would print what the parent had buffered
@@ -191,6 +194,11 @@ def _supervise(make_server: Callable[[], Any], sock: socket.socket, workers: int
         except InterruptedError:
             continue
         started = children.pop(pid, time.monotonic())
+        if on_worker_exit is not None:
+            try:
+                on_worker_exit(pid)
+            except Exception:  # noqa: BLE001 - supervising goes on whatever the hook did
+                log.exception("clean-up after worker %s failed", pid)
         if stopping:
             continue
         code = os.waitstatus_to_exitcode(status)

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 COMMANDS = [[], ["serve"], ["db"], ["db", "upgrade"], ["accounts"], ["accounts", "create-key"],
-            ["subjects"], ["subjects", "show"], ["audit"], ["audit", "search"]]
+            ["subjects"], ["subjects", "show"], ["audit"], ["audit", "search"],
+            ["notifications"], ["notifications", "run"]]
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "roleport")

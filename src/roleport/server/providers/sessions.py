@@ -19,10 +19,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from roleport import arns
 from roleport.auth.x509 import read_x509_request
 from roleport.clock import Clock
 from roleport.domain.freshness import ChangeCounter
-from roleport.domain.revocation import DistributionPointCache
+from roleport.domain.revocation import CrlFetchError, DistributionPointCache
 from roleport.domain.sessions import (
     INVALID_SIGNATURE,
     SessionAudit,
@@ -85,6 +86,46 @@ def session_view(result: SessionResult) -> dict[str, Any]:
     }
 
 
+#: checks after which the profile named by the request is known to exist
+_BEFORE_PROFILE = (None, "input", "trust-anchor", "profile")
+
+
+def metric_labels(audit: SessionAudit) -> tuple[str, str]:
+    """The trust anchor and profile labels of an attempt: the resource id (or alias) once
+    the resource is known to exist, else ``unknown``, so that what a caller invents never
+    becomes a label (the cardinality stays that of the stored resources)."""
+    anchor = profile = "unknown"
+    if audit.account_id is not None:  # set once the trust anchor is found
+        anchor = _resource_label(audit.trust_anchor_arn)
+        if audit.check not in _BEFORE_PROFILE or audit.outcome == "issued":
+            profile = _resource_label(audit.profile_arn)
+    return anchor, profile
+
+
+def _resource_label(arn: str | None) -> str:
+    ref = arns.parse_roles_anywhere(arn or "")
+    if ref is None:
+        return "unknown"
+    return ref.resource_id or f"alias/{ref.alias_name}"
+
+
+class _CountedFetcher:
+    """A CRL distribution point fetcher that counts its outcomes in the metrics."""
+
+    def __init__(self, fetch: HttpCrlFetcher, metrics: Metrics) -> None:
+        self._fetch = fetch
+        self._metrics = metrics
+
+    def __call__(self, url: str, /) -> bytes:
+        try:
+            body = self._fetch(url)
+        except CrlFetchError:
+            self._metrics.crl_fetch_done("failed")
+            raise
+        self._metrics.crl_fetch_done("ok")
+        return body
+
+
 class SessionsProvider:
     def __init__(self, sessions: SessionService, metrics: Metrics | None = None) -> None:
         self.sessions = sessions
@@ -129,7 +170,9 @@ class SessionsProvider:
         outcome.notes.update({k: fields[k] for k in ("check", "leniencies", "subjectArn")
                               if k in fields})
         if self.metrics is not None:
-            self.metrics.session_done(audit.outcome, audit.check, audit.leniencies)
+            anchor, profile = metric_labels(audit)
+            self.metrics.session_done(audit.outcome, audit.check, audit.leniencies,
+                                      anchor, profile)
 
 
 def build_sessions_provider(settings: Any, store: Any, clock: Clock, issuer: Any,
@@ -142,6 +185,7 @@ def build_sessions_provider(settings: Any, store: Any, clock: Clock, issuer: Any
         invalid_tag_values=settings.invalid_tag_values)
     fetcher = HttpCrlFetcher(timeout=settings.crl_fetch_timeout_seconds,
                              max_bytes=settings.crl_fetch_max_bytes)
+    counted = fetcher if metrics is None else _CountedFetcher(fetcher, metrics)
     service = SessionService(store, clock, issuer, session_settings,
-                             DistributionPointCache(fetcher), changes=changes)
+                             DistributionPointCache(counted), changes=changes)
     return SessionsProvider(service, metrics)

@@ -136,3 +136,29 @@ iam_roles = Table(
     Column("max_signin_session_duration", Integer),
     UniqueConstraint("account_id", "name_key", name="uq_iam_roles_name"),
 )
+
+# Operations beside requests (roleport/ops). A lease names the one process (of all workers
+# and replicas on this database) that runs a periodic job, until ``expires_at`` (micros).
+leases = Table(
+    "leases", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+# Expiry notifications: one row per (event key, UTC day), claimed before it is sent, so a
+# certificate is notified at most once a day per threshold across replicas and restarts.
+notification_deliveries = Table(
+    "notification_deliveries", metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("event_key", String(256), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("event", JSON, nullable=False),
+    #: pending (claimed, not yet sent), delivered, or failed (dead-lettered)
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger),
+    UniqueConstraint("event_key", "day", name="uq_notification_deliveries_key_day"),
+    Index("ix_notification_deliveries_status", "status"),
+)
