@@ -71,8 +71,8 @@ class NotifyingStore:
         self._store = store
         self.changes = changes
 
-    def __call__(self, *, write: bool = False) -> Any:
-        uow = self._store(write=write)
+    def __call__(self, *, write: bool = False, durable: bool = True) -> Any:
+        uow = self._store(write=write, durable=durable)
         return _Notifying(uow, self.changes) if write else uow
 
     def __getattr__(self, name: str) -> Any:

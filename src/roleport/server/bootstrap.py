@@ -222,7 +222,8 @@ def open_store(settings: Settings, *, pool_size: int = 8, server_keys: Keyring |
     from roleport.storage.sql import engine, migrate
 
     sealer = SecretSealer(secrets_keys or secrets_keyring(settings, server_keys))
-    eng = engine.create(settings.resolved_database_url, pool_size=pool_size)
+    eng = engine.create(settings.resolved_database_url, pool_size=pool_size,
+                        sqlite_synchronous=settings.sqlite_synchronous)
     migrate.upgrade(eng, sealer=sealer)
     return SqlStore(eng, sealer)
 
