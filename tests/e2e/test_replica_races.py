@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,26 +27,44 @@ from botocore.exceptions import ClientError
 from roleport import ids
 from roleport.testing import Account, DevPki, RoleportServer
 
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(240)]
 REPLICAS = 3
 QUOTA_TRUST_ANCHORS = 8
 
-pytestmark = pytest.mark.timeout(180)
+
 
 
 @pytest.fixture(scope="module")
-def replicas(postgres_url: str, tmp_path_factory) -> Iterator[list[RoleportServer]]:  # noqa: ANN001
-    """Three servers on one database, sharing what replicas must share: the server key
-    (session tokens, page tokens) and the admin key pair."""
+def fresh_database(postgres_url: str) -> Iterator[str]:
+    """A database of its own, empty: the replicas migrate it and bootstrap it at once."""
+    from tests.conftest import _pg_connect
+
+    base, _ = postgres_url.rsplit("/", 1)
+    name = f"replicas_{uuid.uuid4().hex[:12]}"
+    admin = _pg_connect(postgres_url)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="module")
+def replicas(fresh_database: str, tmp_path_factory) -> Iterator[list[RoleportServer]]:  # noqa: ANN001
+    """Three servers on one new database, started at the same instant (migrations, the
+    admin key), sharing what replicas must share: the server key (session tokens, page
+    tokens) and the admin key pair."""
     env = {"ROLEPORT_SERVER_KEY": base64.b64encode(os.urandom(32)).decode(),
            "ROLEPORT_ADMIN_ACCESS_KEY_ID": ids.new_access_key_id("AKIA"),
            "ROLEPORT_ADMIN_SECRET_ACCESS_KEY": ids.new_secret_access_key()}
-    servers = [RoleportServer(tmp_path_factory.mktemp(f"replica{i}"), database_url=postgres_url,
+    servers = [RoleportServer(tmp_path_factory.mktemp(f"replica{i}"), database_url=fresh_database,
                               http=True, env=env,
                               extra_args=["--quota-trust-anchors", str(QUOTA_TRUST_ANCHORS)])
                for i in range(REPLICAS)]
     try:
-        for server in servers:
-            server.start()
+        started = at_once(REPLICAS, lambda i: servers[i].start(timeout=120), timeout=150)
+        assert started == servers, "".join(line for s in servers for line in s.output)
         yield servers
     finally:
         for server in servers:
@@ -89,7 +108,7 @@ def rr(replicas: list[RoleportServer], account: Account) -> RoundRobin:
     return RoundRobin(_clients(replicas, account, "rolesanywhere"))
 
 
-def at_once(n: int, work: Callable[[int], Any]) -> list[Any]:
+def at_once(n: int, work: Callable[[int], Any], timeout: float = 60) -> list[Any]:
     """Run ``work(0..n-1)`` on n threads released together; each result, or the
     ClientError it raised. Anything else (a hang, a connection error) fails the test."""
     barrier = threading.Barrier(n)
@@ -109,7 +128,7 @@ def at_once(n: int, work: Callable[[int], Any]) -> list[Any]:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60)
+        t.join(timeout)
     assert not any(t.is_alive() for t in threads), "a request hung"
     assert not unexpected, unexpected
     return results
