@@ -97,7 +97,7 @@ def _server(data: Path, database_url: str | None, *extra: str) -> RoleportServer
                           extra_args=[*quotas, *extra])
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def backend(request, tmp_path):  # noqa: ANN001, ANN201
     """(data dir, database URL or None for the data dir's SQLite file)."""
     if request.param == "sqlite":

@@ -32,8 +32,6 @@ REPLICAS = 3
 QUOTA_TRUST_ANCHORS = 8
 
 
-
-
 @pytest.fixture(scope="module")
 def fresh_database(postgres_url: str) -> Iterator[str]:
     """A database of its own, empty: the replicas migrate it and bootstrap it at once."""
@@ -282,6 +280,27 @@ def test_a_role_name_created_at_once_is_created_once(replicas, account):
         ("EntityAlreadyExists", 409)}
     assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == ["Contested"]
 
+    # then read-modify-writes of that role's row: inline policies, managed ones, tags
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+
+    def work(i: int) -> None:
+        iam.put_role_policy(RoleName="Contested", PolicyName=f"inline-{i}",
+                            PolicyDocument=policy)
+        iam.attach_role_policy(RoleName="Contested",
+                               PolicyArn=f"arn:aws:iam::aws:policy/Managed{i}")
+        iam.tag_role(RoleName="Contested", Tags=[{"Key": f"k{i}", "Value": str(i)}])
+
+    assert not any(isinstance(r, ClientError) for r in at_once(8, work))
+    for client in iam.clients:
+        assert sorted(client.list_role_policies(RoleName="Contested")["PolicyNames"]) == [
+            f"inline-{i}" for i in range(8)]
+        attached = client.list_attached_role_policies(RoleName="Contested")
+        assert sorted(p["PolicyArn"] for p in attached["AttachedPolicies"]) == [
+            f"arn:aws:iam::aws:policy/Managed{i}" for i in range(8)]
+        assert {t["Key"]: t["Value"] for t in client.list_role_tags(RoleName="Contested")
+                ["Tags"]} == {f"k{i}": str(i) for i in range(8)}
+
 
 def test_pages_walked_across_replicas_while_inserting_miss_and_repeat_nothing(rr, account):
     existing = [rr.create_profile(name=f"old-{i:02d}", roleArns=[_role(account)])["profile"]
@@ -338,6 +357,15 @@ def test_credentials_minted_by_one_replica_verify_on_the_others(replicas, dev_pk
                 aws_session_token=creds.session_token)
             arn = sts.get_caller_identity()["Arn"]
             assert arn.startswith(f"arn:aws:sts::{setup.account.account_id}:assumed-role/")
+
+    # a certificate seen for the first time by every replica at once: one subject
+    fresh = dev_pki.issue("first-sight")
+    minted = at_once(6, lambda i: dataclasses.replace(
+        setup, server=replicas[i % REPLICAS]).credentials(fresh))
+    assert all(m.session_token for m in minted), minted
+    ra = replicas[2].client("rolesanywhere", setup.account)
+    subjects = [s for s in ra.list_subjects()["subjects"] if "first-sight" in s["x509Subject"]]
+    assert len(subjects) == 1, subjects
 
     # STS AssumeRole on one replica, used on the others
     iam = replicas[1].client("iam", setup.account)
