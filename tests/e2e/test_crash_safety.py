@@ -9,6 +9,7 @@ Each seed picks the moment of the kill and the mix of writes (tests/e2e/write_lo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -26,8 +27,10 @@ from .write_load import Ledger, Writer, check_acknowledged_writes
 
 SEEDS = [int(s) for s in os.environ.get("ROLEPORT_CRASH_SEEDS", "1,2").split(",") if s]
 THREADS = 4
+#: a server starts in a second or two, but a machine shared by many test runs can take long
+START_TIMEOUT = 120.0
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +96,16 @@ class Load:
 def _server(data: Path, database_url: str | None, *extra: str) -> RoleportServer:
     # quotas out of the way: the load creates until it is killed
     quotas = ["--quota-trust-anchors", "100000", "--quota-profiles", "100000"]
-    return RoleportServer(data, database_url=database_url, http=True,
-                          extra_args=[*quotas, *extra])
+    server = RoleportServer(data, database_url=database_url, http=True,
+                            extra_args=[*quotas, *extra])
+    return server.start(timeout=START_TIMEOUT)
+
+
+def _after_acknowledged(load: Load, count: int, rng: random.Random) -> None:
+    """Wait until ``count`` writes were acknowledged (however fast this machine is), then
+    a random fraction of a request more, so the kill lands in the middle of one."""
+    _wait_for(lambda: load.ledger.acknowledged >= count, timeout=START_TIMEOUT)
+    time.sleep(rng.uniform(0, 0.05))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -109,25 +120,24 @@ def backend(request, tmp_path):  # noqa: ANN001, ANN201
 def test_sigkill_of_the_server_loses_no_acknowledged_write(backend, seed, dev_pki):
     data, url = backend
     rng = random.Random(seed)
-    server = _server(data, url).start()
+    server = _server(data, url)
     try:
         account = server.new_account()
         with Load(server, account, seed, dev_pki) as load:
-            time.sleep(rng.uniform(0.8, 2.0))
+            _after_acknowledged(load, rng.randint(20, 120), rng)
             server.process.send_signal(signal.SIGKILL)
             server.process.wait(10)
         assert server.process.returncode == -signal.SIGKILL
     finally:
-        server.stop()
+        server.close()
     ledger = load.ledger
-    assert ledger.acknowledged >= 10, "the load never got going"
     if url is None:
         sqlite_integrity(data / "roleport.db")
-    with _server(data, url) as again:
+    with contextlib.closing(_server(data, url)) as again:
         client = _client(again, account)
         counts = check_acknowledged_writes(client, ledger, dev_pki.trust_anchor_pem)
         # and the check would see a lost write: one acknowledged tag that is not there
-        arn = next(iter(ledger.anchors))
+        arn = next(iter(ledger.anchors or ledger.profiles))
         ledger.tagged.setdefault(arn, {})["never-written"] = "x"
         with pytest.raises(AssertionError, match="never-written"):
             check_acknowledged_writes(client, ledger, dev_pki.trust_anchor_pem)
@@ -140,20 +150,19 @@ def test_sigkill_of_the_server_loses_no_acknowledged_write(backend, seed, dev_pk
 def test_sigkill_of_a_worker_loses_no_acknowledged_write(backend, seed, dev_pki):
     data, url = backend
     rng = random.Random(seed)
-    with _server(data, url, "--workers", "2") as server:
-        _wait_for(lambda: len(workers_of(server.process.pid)) == 2)
+    with contextlib.closing(_server(data, url, "--workers", "2")) as server:
+        _wait_for(lambda: len(workers_of(server.process.pid)) == 2, timeout=START_TIMEOUT)
         account = server.new_account()
         with Load(server, account, seed, dev_pki) as load:
-            time.sleep(rng.uniform(0.8, 1.6))
+            _after_acknowledged(load, rng.randint(20, 80), rng)
             victim = rng.choice(workers_of(server.process.pid))
             os.kill(victim, signal.SIGKILL)
             # the supervisor replaces it; the load goes on through the other one meanwhile
             _wait_for(lambda: victim not in workers_of(server.process.pid)
-                      and len(workers_of(server.process.pid)) == 2)
+                      and len(workers_of(server.process.pid)) == 2, timeout=START_TIMEOUT)
             before = load.ledger.acknowledged
-            _wait_for(lambda: load.ledger.acknowledged > before + 5)
+            _wait_for(lambda: load.ledger.acknowledged > before + 5, timeout=START_TIMEOUT)
         ledger = load.ledger
-        assert ledger.acknowledged >= 10, "the load never got going"
         counts = check_acknowledged_writes(_client(server, account), ledger,
                                            dev_pki.trust_anchor_pem)
         assert "exited with status -9" in "".join(server.output)

@@ -340,11 +340,58 @@ def test_pages_walked_across_replicas_while_inserting_miss_and_repeat_nothing(rr
     final = set(walk())
     assert final == set(existing) | set(inserted)
 
+    # a token stays valid when the row it points after is deleted (by another replica)
+    seen, token = [], None
+    while True:
+        page = rr.list_profiles(pageSize=4, **({"nextToken": token} if token else {}))
+        seen += [p["profileId"] for p in page["profiles"]]
+        token = page.get("nextToken")
+        if not token:
+            break
+        rr.delete_profile(profileId=seen[-1])
+    assert len(seen) == len(set(seen)) and set(seen) == final
+
     # every token one replica hands out is valid on the others, and means the same page
     first = rr.clients[0].list_profiles(pageSize=5)
     pages = [c.list_profiles(pageSize=5, nextToken=first["nextToken"])["profiles"]
              for c in rr.clients]
     assert pages[0] == pages[1] == pages[2] and len(pages[0]) == 5
+
+
+def test_writes_racing_a_delete_either_land_before_it_or_find_nothing(rr, account, dev_pki):
+    for round_ in range(3):
+        anchor = rr.create_trust_anchor(name=f"doomed-{round_}",
+                                        source=_source(dev_pki))["trustAnchor"]
+        profile = rr.create_profile(name=f"doomed-{round_}",
+                                    roleArns=[_role(account)])["profile"]
+        crl = dev_pki.crl()
+
+        def work(i: int, anchor: dict = anchor, profile: dict = profile,
+                 crl: bytes = crl) -> Any:
+            if i == 0:
+                return rr.delete_trust_anchor(trustAnchorId=anchor["trustAnchorId"])
+            if i == 1:
+                return rr.delete_profile(profileId=profile["profileId"])
+            if i in (3, 6):  # (two: the CRLs-per-anchor quota)
+                return rr.import_crl(name=f"late-{i}", crlData=crl,
+                                     trustAnchorArn=anchor["trustAnchorArn"])
+            if i % 2:
+                return rr.tag_resource(resourceArn=profile["profileArn"],
+                                       tags=[{"key": f"k{i}", "value": "v"}])
+            return rr.update_profile(profileId=profile["profileId"], name=f"late-{i}")
+
+        results = at_once(10, work)
+        assert not isinstance(results[0], ClientError) and not isinstance(results[1],
+                                                                          ClientError)
+        for r in results[2:]:
+            if isinstance(r, ClientError):
+                assert _error(r)[:2] == ("ResourceNotFoundException", 404), _error(r)
+        for client in rr.clients:  # nothing outlived its resource
+            assert not [c for c in client.list_crls()["crls"]
+                        if c["trustAnchorArn"] == anchor["trustAnchorArn"]]
+            with pytest.raises(ClientError) as gone:
+                client.list_tags_for_resource(resourceArn=profile["profileArn"])
+            assert _error(gone.value)[:2] == ("ResourceNotFoundException", 404)
 
 
 def test_credentials_minted_by_one_replica_verify_on_the_others(replicas, dev_pki):
