@@ -16,7 +16,6 @@ import itertools
 import json
 import os
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,19 +32,12 @@ QUOTA_TRUST_ANCHORS = 8
 
 
 @pytest.fixture(scope="module")
-def fresh_database(postgres_url: str) -> Iterator[str]:
+def fresh_database() -> Iterator[str]:
     """A database of its own, empty: the replicas migrate it and bootstrap it at once."""
-    from tests.conftest import _pg_connect
+    from tests.conftest import new_database
 
-    base, _ = postgres_url.rsplit("/", 1)
-    name = f"replicas_{uuid.uuid4().hex[:12]}"
-    admin = _pg_connect(postgres_url)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{base}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with new_database("replicas") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
