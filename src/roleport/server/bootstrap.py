@@ -239,6 +239,8 @@ def open_store(settings: Settings, *, pool_size: int = 8, server_keys: Keyring |
     eng = engine.create(settings.resolved_database_url, pool_size=pool_size,
                         sqlite_synchronous=settings.sqlite_synchronous)
     migrate.upgrade(eng, sealer=sealer)
+    for warning in engine.durability_warnings(eng):
+        log.warning("%s (docs/security.md, Durability)", warning)
     return SqlStore(eng, sealer)
 
 

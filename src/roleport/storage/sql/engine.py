@@ -57,6 +57,25 @@ def create(url: str, *, pool_size: int = 8, sqlite_synchronous: str = "full") ->
                          isolation_level="READ COMMITTED")
 
 
+def durability_warnings(engine: Engine) -> list[str]:
+    """PostgreSQL settings under which a commit Roleport acknowledged can be lost when the
+    database (not Roleport) crashes: said at start, since Roleport cannot change them."""
+    if is_sqlite(engine):
+        return []  # --sqlite-synchronous is Roleport's own, and its choice is documented
+    with engine.connect() as conn:
+        fsync = conn.exec_driver_sql("SHOW fsync").scalar_one()
+        commit = conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+        conn.rollback()
+    warnings = []
+    if fsync == "off":
+        warnings.append("PostgreSQL runs with fsync=off: a crash of the database or of its "
+                        "machine can lose acknowledged writes and corrupt the database")
+    if commit == "off":
+        warnings.append("PostgreSQL runs with synchronous_commit=off: a crash of the "
+                        "database can undo the last writes Roleport acknowledged")
+    return warnings
+
+
 def private_sqlite_file(path: Path) -> None:
     """Create the database file 0600 before SQLite does (it would use 0644 less the
     umask): SQLite gives its -wal, -shm and -journal files the mode of the database file,

@@ -1,4 +1,5 @@
-"""SQLite's durability setting: what each kind of unit of work commits with.
+"""The durability settings: what each kind of SQLite unit of work commits with, and the
+PostgreSQL settings that are named at start.
 
 The crash tests (tests/e2e/test_crash_safety.py) show that no acknowledged write is lost
 when the server is killed; a power loss cannot be simulated in a test, so this checks the
@@ -53,3 +54,36 @@ def test_normal_is_the_operators_choice_for_every_write(tmp_path):
 def test_an_unknown_setting_is_refused(tmp_path):
     with pytest.raises(ValueError, match="sqlite_synchronous"):
         engine.create(f"sqlite:///{tmp_path / 'd.db'}", sqlite_synchronous="off")
+
+
+@pytest.mark.postgres
+def test_postgresql_settings_that_lose_acknowledged_commits_are_named():
+    from tests.conftest import new_database
+
+    with new_database("durability") as url:
+        eng = engine.create(url, pool_size=1)
+        try:
+            with eng.connect() as conn:
+                fsync_off = conn.exec_driver_sql("SHOW fsync").scalar_one() == "off"
+                database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
+                conn.exec_driver_sql(f'ALTER DATABASE "{database}" SET synchronous_commit=on')
+                conn.commit()
+            eng.dispose()  # new connections take the database's setting
+            warnings = engine.durability_warnings(eng)
+            assert any("fsync=off" in w for w in warnings) == fsync_off  # a server setting
+            assert not any("synchronous_commit" in w for w in warnings)
+            with eng.connect() as conn:
+                conn.exec_driver_sql(f'ALTER DATABASE "{database}" SET synchronous_commit=off')
+                conn.commit()
+            eng.dispose()
+            assert any("synchronous_commit=off" in w for w in engine.durability_warnings(eng))
+        finally:
+            eng.dispose()
+
+
+def test_sqlite_has_no_durability_warning(tmp_path):
+    eng = engine.create(f"sqlite:///{tmp_path / 'd.db'}", sqlite_synchronous="normal")
+    try:
+        assert engine.durability_warnings(eng) == []
+    finally:
+        eng.dispose()
