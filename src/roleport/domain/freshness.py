@@ -72,7 +72,8 @@ class NotifyingStore:
         self.changes = changes
 
     def __call__(self, *, write: bool = False, durable: bool = True) -> Any:
-        uow = self._store(write=write, durable=durable)
+        # (``durable`` only when asked: a factory that does not know it keeps working)
+        uow = self._store(write=write) if durable else self._store(write=write, durable=False)
         return _Notifying(uow, self.changes) if write else uow
 
     def __getattr__(self, name: str) -> Any:
