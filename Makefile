@@ -16,7 +16,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test install install-test lock lock-check lint bench bench-logs soak clean
+.PHONY: run test install install-test lock lock-check lint bench bench-logs soak crash clean
 
 # uv itself, pinned with hashes (requirements/uv.txt), in a venv of its own
 $(UV): requirements/uv.txt
@@ -50,6 +50,12 @@ lock: $(UV)
 ## make lock-check: fail when uv.lock no longer matches pyproject.toml
 lock-check: $(UV)
 	$(UV) lock --check
+
+## make crash: the crash-safety tests with twenty seeds instead of two (SIGKILL of the
+## server and of a worker under a concurrent write load, SQLite and PostgreSQL)
+crash: $(TEST_STAMP)
+	ROLEPORT_CRASH_SEEDS=$$(seq -s, 1 20) $(BIN)/python -m pytest -n 2 \
+		tests/e2e/test_crash_safety.py $(PYTEST_ARGS)
 
 ## make bench: the benchmarks (bench/README.md); installs wrk (Debian) when it is missing
 bench: $(TEST_STAMP)

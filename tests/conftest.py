@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -52,9 +53,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _THROWAWAY = None
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session (dropped afterwards).
+@contextlib.contextmanager
+def new_database(prefix: str = "roleport") -> Iterator[str]:
+    """A new, empty database on the test PostgreSQL server (dropped afterwards).
 
     The server is the one at ROLEPORT_TEST_POSTGRES_URL, or the throwaway one this run
     started (pytest_configure); a PostgreSQL that cannot be had fails the test, never skips it.
@@ -65,7 +66,7 @@ def postgres_url() -> Iterator[str]:
     except Exception as exc:  # noqa: BLE001
         pytest.fail(f"PostgreSQL is unreachable at {url} and no server binaries were found "
                     f"to start one (install the test extras: make install-test): {exc}")
-    name = f"roleport_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     base = url.rsplit("/", 1)[0]
     try:
@@ -73,6 +74,13 @@ def postgres_url() -> Iterator[str]:
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (see :func:`new_database`)."""
+    with new_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,10 @@ class Settings:
     secrets_key: str | None = None
     secrets_key_file: Path | None = None
     quotas: Quotas = field(default_factory=Quotas)
+    #: SQLite ``PRAGMA synchronous`` of the writes a client is told are done: ``full``
+    #: (on disk before the answer: survives a power loss) or ``normal`` (survives a crash
+    #: of the process, not of the machine); see docs/security.md, "Durability"
+    sqlite_synchronous: str = "full"
     strict_signing: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     #: header/body deadlines, keep-alive and the connection cap of each worker

@@ -252,6 +252,12 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path,  
               envvar="ROLEPORT_QUOTA_MAPPING_RULES_PER_PROFILE", default=100,
               show_default=True, type=click.IntRange(1, 3000),
               help="Most attribute mapping rules of one profile, all fields together.")
+@click.option("--sqlite-synchronous", envvar="ROLEPORT_SQLITE_SYNCHRONOUS",
+              type=click.Choice(["full", "normal"]), default="full", show_default=True,
+              help="SQLite only: 'full' writes each acknowledged change to disk before "
+                   "answering (it survives a power loss; a few ms per write); 'normal' "
+                   "survives a crash of the server, but a power loss or kernel crash may "
+                   "undo the last acknowledged writes (never corrupts the database).")
 @click.option("--log-level", envvar="ROLEPORT_LOG_LEVEL", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--no-access-log", envvar="ROLEPORT_NO_ACCESS_LOG", is_flag=True,
@@ -315,11 +321,12 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
           quota_profiles: int, quota_crls_per_trust_anchor: int,
           quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
           quota_mapping_rules_per_field: int, quota_mapping_rules_per_profile: int,
-          log_level: str, no_access_log: bool, audit_log: str | None,
-          audit_fail_closed: bool, log_buffer_lines: int, workers: int, threads: int,
-          dispatch: str, no_console: bool, console_session_hours: float,
-          metrics_port: int | None, metrics_end_entity_limit: int,
-          notifications: NotificationConfig, upstream: dict) -> None:
+          sqlite_synchronous: str, log_level: str, no_access_log: bool,
+          audit_log: str | None, audit_fail_closed: bool, log_buffer_lines: int,
+          workers: int, threads: int, dispatch: str, no_console: bool,
+          console_session_hours: float, metrics_port: int | None,
+          metrics_end_entity_limit: int, notifications: NotificationConfig,
+          upstream: dict) -> None:
     """Run the Roleport server (HTTPS by default, with a local CA made on first start).
 
     Admin credentials: ROLEPORT_ADMIN_ACCESS_KEY_ID / ROLEPORT_ADMIN_SECRET_ACCESS_KEY, or
@@ -364,7 +371,8 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
                       roles_per_profile=quota_roles_per_profile,
                       mapping_rules_per_field=quota_mapping_rules_per_field,
                       mapping_rules_per_profile=quota_mapping_rules_per_profile),
-        strict_signing=strict_signing, invalid_tag_values=invalid_tag_values,
+        sqlite_synchronous=sqlite_synchronous, strict_signing=strict_signing,
+        invalid_tag_values=invalid_tag_values,
         crl_fetch_timeout_seconds=crl_fetch_timeout, crl_fetch_max_bytes=crl_fetch_max_bytes,
         max_body_bytes=max_body_bytes,
         connection_limits=ConnectionLimits(
@@ -411,7 +419,8 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
 
     def make_server():  # noqa: ANN202 - runs in each worker (or here, with one)
         worker_store = store if workers == 1 else SqlStore(
-            engine.create(settings.resolved_database_url), store.sealer)
+            engine.create(settings.resolved_database_url,
+                          sqlite_synchronous=settings.sqlite_synchronous), store.sealer)
         app = create_app(settings, store=worker_store, server_key=keyring.current_secret,
                          keyring=keyring, rate_table=rate_table)
         if workers == 1 and metrics_listener is not None:

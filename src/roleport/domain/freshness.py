@@ -71,8 +71,9 @@ class NotifyingStore:
         self._store = store
         self.changes = changes
 
-    def __call__(self, *, write: bool = False) -> Any:
-        uow = self._store(write=write)
+    def __call__(self, *, write: bool = False, durable: bool = True) -> Any:
+        # (``durable`` only when asked: a factory that does not know it keeps working)
+        uow = self._store(write=write) if durable else self._store(write=write, durable=False)
         return _Notifying(uow, self.changes) if write else uow
 
     def __getattr__(self, name: str) -> Any:

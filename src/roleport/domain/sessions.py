@@ -274,7 +274,8 @@ class SessionService:
         dn = certificate.subject_dn
         for attempt in range(2):
             try:
-                with self.store(write=True) as uow:
+                # bookkeeping, rewritten by the next session: no wait on the disk for it
+                with self.store(write=True, durable=False) as uow:
                     subject = uow.subjects.get_by(scope, for_update=True,
                                                   subject_key=subject_key(dn))
                     if subject is None:

@@ -21,6 +21,7 @@ from roleport import ids
 from roleport.config import Settings
 from roleport.domain.model import AccessKey
 from roleport.server.data_dir import FILE_MODE, ensure_private_dir, write_private
+from roleport.storage.base import ConflictingWrite
 from roleport.storage.sealing import SecretSealer, UnreadableSecret
 from roleport.storage.sql.repositories import SqlAccessKeys
 from roleport.storage.sql.unit_of_work import SqlStore
@@ -76,7 +77,20 @@ def ensure_admin_key(settings: Settings, store: SqlStore) -> AdminKey:
 
 
 def add_access_key(store: SqlStore, key_id: str, secret: str, account_id: str) -> bool:
-    """Store a long-term key of an account (its root principal) unless it exists."""
+    """Store a long-term key of an account (its root principal) unless it exists.
+
+    Replicas started at once with the same admin key all find it missing and insert it:
+    the one whose insert loses to the primary key reads it again, as if it had come late."""
+    for attempt in range(2):
+        try:
+            return _add_access_key(store, key_id, secret, account_id)
+        except ConflictingWrite:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _add_access_key(store: SqlStore, key_id: str, secret: str, account_id: str) -> bool:
     with store(write=True) as uow:
         try:
             existing = uow.access_keys.get(key_id)
@@ -222,8 +236,11 @@ def open_store(settings: Settings, *, pool_size: int = 8, server_keys: Keyring |
     from roleport.storage.sql import engine, migrate
 
     sealer = SecretSealer(secrets_keys or secrets_keyring(settings, server_keys))
-    eng = engine.create(settings.resolved_database_url, pool_size=pool_size)
+    eng = engine.create(settings.resolved_database_url, pool_size=pool_size,
+                        sqlite_synchronous=settings.sqlite_synchronous)
     migrate.upgrade(eng, sealer=sealer)
+    for warning in engine.durability_warnings(eng):
+        log.warning("%s (docs/security.md, Durability)", warning)
     return SqlStore(eng, sealer)
 
 

@@ -19,15 +19,31 @@ FILE_MODE = 0o600
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write a file readable by its owner only (0600), atomically."""
+    """Write a file readable by its owner only (0600), atomically and durably: the new
+    content is on disk before it replaces the old, and the rename is on disk before this
+    returns. These files (the server key, the admin key pair) seal and open what the
+    database holds: a power loss must not leave an empty one behind a committed database."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
         os.fchmod(fd, FILE_MODE)
-        os.write(fd, text.encode())
+        data = memoryview(text.encode())
+        while data:
+            data = data[os.write(fd, data):]
+        os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
+    sync_dir(path.parent)
+
+
+def sync_dir(folder: Path) -> None:
+    """Make the names in ``folder`` (a file created or renamed there) durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def ensure_private_dir(path: Path) -> Path:

@@ -60,4 +60,11 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, write: bool = False) -> UnitOfWork: ...
+    def __call__(self, *, write: bool = False, durable: bool = True) -> UnitOfWork:
+        """A unit of work; ``write``: it may write, and commits when its block ends.
+
+        ``durable=False``: its commit may be lost to a power loss (never to a crash of the
+        process) in exchange for not waiting on the disk; for bookkeeping that the next
+        request rewrites anyway (CreateSession's subject records), never for what a client
+        was told is done."""
+        ...

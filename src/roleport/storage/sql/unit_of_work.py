@@ -25,9 +25,10 @@ from roleport.storage.sql.roles import SqlRoles
 
 class SqlUnitOfWork:
     def __init__(self, engine: Engine, *, write: bool,
-                 sealer: SecretSealer | None = None) -> None:
+                 sealer: SecretSealer | None = None, durable: bool = True) -> None:
         self._engine = engine
         self._write = write
+        self._durable = durable
         self._sealer = sealer
         self._sqlite = is_sqlite(engine)
         self._conn: Connection | None = None
@@ -38,7 +39,8 @@ class SqlUnitOfWork:
             if self._sqlite:
                 # writers take the write lock up front; a read runs in autocommit (each
                 # statement sees a consistent snapshot) and saves a BEGIN/ROLLBACK pair
-                conn.execution_options(sqlite_begin="IMMEDIATE" if self._write else "NONE")
+                conn.execution_options(sqlite_begin="IMMEDIATE" if self._write else "NONE",
+                                       sqlite_durable=self._durable)
             conn.begin()
         except (OperationalError, InterfaceError) as exc:
             raise StorageError(f"database unavailable: {exc.orig}") from None
@@ -111,8 +113,8 @@ class SqlStore:
         self.engine = engine
         self.sealer = sealer
 
-    def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, write=write, sealer=self.sealer)
+    def __call__(self, *, write: bool = False, durable: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, write=write, sealer=self.sealer, durable=durable)
 
     def ping(self) -> bool:
         try:
