@@ -50,6 +50,8 @@ class Settings:
     #: CreateSession: CRL distribution point fetches (trust anchors with crlDpRevocationEnabled)
     crl_fetch_timeout_seconds: float = 5.0
     crl_fetch_max_bytes: int = 1024 * 1024
+    #: CreateSession: OCSP requests (trust anchors tagged ``roleport:ocsp``)
+    ocsp_timeout_seconds: float = 5.0
     #: upstream mode: roles from this IAM, credentials from this STS (``aws`` = AWS's own
     #: endpoints); credentials for it from the usual AWS environment variables or profile
     upstream_endpoint: str | None = None

@@ -118,6 +118,10 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
               default=1024 * 1024, show_default=True,
               type=click.IntRange(1024, 64 * 1024 * 1024),
               help="Largest CRL accepted from a distribution point.")
+@click.option("--ocsp-timeout", envvar="ROLEPORT_OCSP_TIMEOUT", default=5.0,
+              show_default=True, type=click.FloatRange(0.1, 60),
+              help="Seconds to wait for an OCSP responder (trust anchors tagged "
+                   "roleport:ocsp=enabled|soft-fail; docs/trust-sources.md).")
 @click.option("--max-body-bytes", envvar="ROLEPORT_MAX_BODY_BYTES", default=1024 * 1024,
               show_default=True, type=click.IntRange(1024, 64 * 1024 * 1024),
               help="Largest request body accepted.")
@@ -191,7 +195,7 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, region: str,
           account_id: str, plain_http: bool, tls_cert: Path | None, tls_key: Path | None,
           strict_signing: bool, invalid_tag_values: str, crl_fetch_timeout: float,
-          crl_fetch_max_bytes: int, max_body_bytes: int, header_timeout: float,
+          crl_fetch_max_bytes: int, ocsp_timeout: float, max_body_bytes: int, header_timeout: float,
           body_timeout: float, keep_alive_timeout: float, max_connections: int,
           auth_failure_rate: float, auth_failure_burst: int,
           quota_trust_anchors: int,
@@ -236,6 +240,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
                       mapping_rules_per_profile=quota_mapping_rules_per_profile),
         strict_signing=strict_signing, invalid_tag_values=invalid_tag_values,
         crl_fetch_timeout_seconds=crl_fetch_timeout, crl_fetch_max_bytes=crl_fetch_max_bytes,
+        ocsp_timeout_seconds=ocsp_timeout,
         max_body_bytes=max_body_bytes,
         connection_limits=ConnectionLimits(
             header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout,

@@ -86,6 +86,7 @@ class Certificate:
         "_mldsa_variant",
         "_not_after",
         "_not_before",
+        "_ocsp_urls",
         "_path_length",
         "_san_directory_names",
         "_san_dns",
@@ -183,6 +184,16 @@ class Certificate:
             for name in (point.full_name or [])
             if isinstance(name, x509.UniformResourceIdentifier)
             and name.value.lower().startswith(("http://", "https://"))
+        )
+
+        access = get(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+        assert access is None or isinstance(access, x509.AuthorityInformationAccess)
+        self._ocsp_urls = tuple(
+            d.access_location.value
+            for d in (access or [])
+            if d.access_method == x509.AuthorityInformationAccessOID.OCSP
+            and isinstance(d.access_location, x509.UniformResourceIdentifier)
+            and d.access_location.value.lower().startswith(("http://", "https://"))
         )
 
         ski = get(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
@@ -429,6 +440,11 @@ class Certificate:
     def crl_distribution_points(self) -> list[str]:
         """HTTP(S) URIs of the cRLDistributionPoints extension, in certificate order."""
         return list(self._crl_distribution_points)
+
+    @property
+    def ocsp_urls(self) -> list[str]:
+        """HTTP(S) OCSP responder URIs of the authorityInfoAccess extension, in order."""
+        return list(self._ocsp_urls)
 
     @property
     def subject_key_identifier(self) -> bytes | None:

@@ -10,7 +10,7 @@ check                   refused with
 ``profile``             Invalid or empty profile provided.     (unknown or disabled)
 ``signature``           Invalid signature                      (``clock-skew``: says so)
 ``certificate``         Untrusted signing certificate          (leaf rules, chain, path)
-``revocation``          Untrusted signing certificate          (imported CRL, CRL DP)
+``revocation``          Untrusted signing certificate          (imported CRL, CRL DP, OCSP)
 ``role``                Requested Role isn't one of those listed in the Profile.
 ``role-session-name``   Not authorized to set roleSessionName
 ``trusted-identity``    Unable to assume role for ARN. The certificate has no ...
@@ -56,8 +56,10 @@ from roleport.domain.model import (
 )
 from roleport.domain.revocation import (
     DistributionPointCache,
+    OcspChecker,
     RevocationProblem,
     check_distribution_points,
+    ocsp_mode,
 )
 from roleport.domain.subjects import subject_key
 from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError
@@ -161,6 +163,8 @@ class SessionAudit:
     duration_seconds: int | None = None
     dropped_tags: list[str] = field(default_factory=list)
     crl_distribution_point: str | None = None
+    #: what OCSP established, one line per certificate of the path that names a responder
+    ocsp: list[str] = field(default_factory=list)
     #: the request signature verified with the presented certificate's key
     signature_verified: bool = False
 
@@ -176,6 +180,7 @@ class SessionAudit:
             "durationSeconds": self.duration_seconds,
             "droppedTags": self.dropped_tags or None,
             "crlDistributionPoint": self.crl_distribution_point,
+            "ocsp": self.ocsp or None,
         }
         return {k: v for k, v in out.items() if v not in (None, [])}
 
@@ -230,12 +235,14 @@ class SessionService:
                  settings: SessionSettings | None = None,
                  distribution_points: DistributionPointCache | None = None,
                  changes: ChangeCounter | None = None,
-                 max_age: timedelta = DEFAULT_MAX_AGE) -> None:
+                 max_age: timedelta = DEFAULT_MAX_AGE,
+                 ocsp: OcspChecker | None = None) -> None:
         self.store = store
         self.clock = clock
         self.issuer = issuer
         self.settings = settings or SessionSettings()
         self.distribution_points = distribution_points
+        self.ocsp = ocsp
         self._trust_stores = _Lru()
         self._crls = _Lru(1024)
         self._recorded = _Lru(4096)
@@ -495,19 +502,27 @@ class SessionService:
         except CryptoError as exc:
             raise self._refuse(audit, "revocation", exc.full,
                                UNTRUSTED_CERTIFICATE) from None
-        if not anchor.crl_dp_revocation_enabled:
-            return
-        if self.distribution_points is None:
+        mode = ocsp_mode(anchor.tags)
+        if anchor.crl_dp_revocation_enabled and self.distribution_points is None:
             raise self._refuse(audit, "revocation", "CRL distribution point checks are "
                                "enabled on the trust anchor but not configured on this server",
                                UNTRUSTED_CERTIFICATE)
+        if mode is not None and self.ocsp is None:
+            raise self._refuse(audit, "revocation", "OCSP checks are enabled on the trust "
+                               "anchor but not configured on this server",
+                               UNTRUSTED_CERTIFICATE)
         try:
-            audit.crl_distribution_point = check_distribution_points(
-                path[0], path[1], self.distribution_points, now)
+            if anchor.crl_dp_revocation_enabled:
+                assert self.distribution_points is not None
+                audit.crl_distribution_point = check_distribution_points(
+                    path[0], path[1], self.distribution_points, now)
+            if mode is not None:
+                assert self.ocsp is not None
+                audit.ocsp = self.ocsp.check(path, mode, now)
         except RevocationProblem as exc:
-            # which distribution point failed and how (refused, HTTP 404, not a CRL) is the
-            # server's network talking: the audit trail and the subject record get it, the
-            # caller only the outcome
+            # which distribution point or responder failed and how (refused, HTTP 404, not
+            # a CRL, a bad signature) is the server's network talking: the audit trail and
+            # the subject record get it, the caller only the outcome
             message = UNTRUSTED_CERTIFICATE if exc.revoked else REVOCATION_UNCHECKED
             raise self._refuse(audit, "revocation", exc.message, message) from None
 

@@ -23,7 +23,7 @@ import structlog
 from roleport.auth.x509 import read_x509_request
 from roleport.clock import Clock
 from roleport.domain.freshness import ChangeCounter
-from roleport.domain.revocation import DistributionPointCache
+from roleport.domain.revocation import DistributionPointCache, OcspChecker
 from roleport.domain.sessions import (
     INVALID_SIGNATURE,
     SessionAudit,
@@ -33,7 +33,7 @@ from roleport.domain.sessions import (
     SessionSettings,
 )
 from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError, ValidationError
-from roleport.server.crl_fetcher import HttpCrlFetcher
+from roleport.server.crl_fetcher import HttpCrlFetcher, HttpOcspFetcher
 from roleport.server.http import Request
 from roleport.server.observability import Metrics
 
@@ -147,6 +147,8 @@ def build_sessions_provider(settings: Any, store: Any, clock: Clock, issuer: Any
         invalid_tag_values=settings.invalid_tag_values)
     fetcher = HttpCrlFetcher(timeout=settings.crl_fetch_timeout_seconds,
                              max_bytes=settings.crl_fetch_max_bytes)
+    ocsp = OcspChecker(HttpOcspFetcher(timeout=settings.ocsp_timeout_seconds),
+                       max_skew=session_settings.max_skew)
     service = SessionService(store, clock, issuer, session_settings,
-                             DistributionPointCache(fetcher), changes=changes)
+                             DistributionPointCache(fetcher), changes=changes, ocsp=ocsp)
     return SessionsProvider(service, metrics)
