@@ -122,6 +122,19 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
               show_default=True, type=click.FloatRange(0.1, 60),
               help="Seconds to wait for an OCSP responder (trust anchors tagged "
                    "roleport:ocsp=enabled|soft-fail; docs/trust-sources.md).")
+@click.option("--acm-pca-endpoint", envvar="ROLEPORT_ACM_PCA_ENDPOINT", default=None,
+              metavar="URL",
+              help="AWS_ACM_PCA trust anchors: the ACM Private CA endpoint their CA "
+                   "certificate is read from (default: AWS's endpoint of the CA's region). "
+                   "Credentials: the usual AWS_* variables or --acm-pca-profile.")
+@click.option("--acm-pca-profile", envvar="ROLEPORT_ACM_PCA_PROFILE", default=None,
+              help="AWS profile whose credentials read ACM Private CAs (needs "
+                   "acm-pca:DescribeCertificateAuthority and "
+                   "acm-pca:GetCertificateAuthorityCertificate).")
+@click.option("--acm-pca-timeout", envvar="ROLEPORT_ACM_PCA_TIMEOUT", default=5.0,
+              show_default=True, type=click.FloatRange(0.1, 120),
+              help="Seconds to wait for the ACM Private CA endpoint to connect, and again "
+                   "to answer.")
 @click.option("--max-body-bytes", envvar="ROLEPORT_MAX_BODY_BYTES", default=1024 * 1024,
               show_default=True, type=click.IntRange(1024, 64 * 1024 * 1024),
               help="Largest request body accepted.")
@@ -195,7 +208,8 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, region: str,
           account_id: str, plain_http: bool, tls_cert: Path | None, tls_key: Path | None,
           strict_signing: bool, invalid_tag_values: str, crl_fetch_timeout: float,
-          crl_fetch_max_bytes: int, ocsp_timeout: float, max_body_bytes: int, header_timeout: float,
+          crl_fetch_max_bytes: int, ocsp_timeout: float, acm_pca_endpoint: str | None,
+          acm_pca_profile: str | None, acm_pca_timeout: float, max_body_bytes: int, header_timeout: float,
           body_timeout: float, keep_alive_timeout: float, max_connections: int,
           auth_failure_rate: float, auth_failure_burst: int,
           quota_trust_anchors: int,
@@ -240,7 +254,8 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
                       mapping_rules_per_profile=quota_mapping_rules_per_profile),
         strict_signing=strict_signing, invalid_tag_values=invalid_tag_values,
         crl_fetch_timeout_seconds=crl_fetch_timeout, crl_fetch_max_bytes=crl_fetch_max_bytes,
-        ocsp_timeout_seconds=ocsp_timeout,
+        ocsp_timeout_seconds=ocsp_timeout, acm_pca_endpoint=acm_pca_endpoint or None,
+        acm_pca_profile=acm_pca_profile or None, acm_pca_timeout_seconds=acm_pca_timeout,
         max_body_bytes=max_body_bytes,
         connection_limits=ConnectionLimits(
             header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout,

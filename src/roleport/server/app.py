@@ -29,6 +29,7 @@ from roleport.domain.trust_anchors import TrustAnchorService
 from roleport.errors import RoleportError, ValidationError
 from roleport.iam.roles import RoleRegistry
 from roleport.offload import MoveToThread
+from roleport.server.acm_pca import AcmPcaReader
 from roleport.server.auth_throttle import FailedAuthThrottle
 from roleport.server.dispatch import LoopQueue
 from roleport.server.http import Request
@@ -83,7 +84,9 @@ def build_services(settings: Settings, store: SqlStore, clock: Clock,
     tokens = PageTokens(server_key)
     changes = ChangeCounter()
     args = (store, clock, tokens, settings.quotas, changes)
-    trust_anchors = TrustAnchorService(*args)
+    trust_anchors = TrustAnchorService(*args, private_ca=AcmPcaReader(
+        endpoint=settings.acm_pca_endpoint, profile=settings.acm_pca_profile,
+        timeout=settings.acm_pca_timeout_seconds))
     profiles = ProfileService(*args)
     crls = CrlService(*args)
     subjects = SubjectService(*args)
