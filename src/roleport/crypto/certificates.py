@@ -651,12 +651,14 @@ def check_trust_anchor_certificate(cert: Certificate) -> None:
         raise CertificateError(f"certificate {weakness}")
 
 
-def check_end_entity_certificate(cert: Certificate, now: datetime) -> None:
+def check_end_entity_certificate(cert: Certificate, now: datetime, *,
+                                 allow_empty_subject: bool = False) -> None:
     """Check a CreateSession signing certificate against AWS's end-entity rules.
 
     X.509 v3; not a CA; keyUsage present and including digitalSignature; signed with
-    SHA-256 or stronger; non-empty subject; valid at ``now``; a key Roles Anywhere signs
-    with (RSA >= 2048 bits, EC P-256/P-384/P-521, ML-DSA-44/65/87).
+    SHA-256 or stronger; non-empty subject (unless ``allow_empty_subject``: X.509-SVIDs
+    may have none); valid at ``now``; a key Roles Anywhere signs with (RSA >= 2048 bits,
+    EC P-256/P-384/P-521, ML-DSA-44/65/87).
     """
     if cert.version != 3:
         raise CertificateError(f"certificate is X.509 version {cert.version}: version 3 required")
@@ -666,7 +668,7 @@ def check_end_entity_certificate(cert: Certificate, now: datetime) -> None:
     weakness = signature_weakness(cert.signature_algorithm_oid, cert.signature_hash)
     if weakness is not None:
         raise CertificateError(f"certificate {weakness}")
-    if cert.subject_is_empty:
+    if cert.subject_is_empty and not allow_empty_subject:
         raise CertificateError("certificate subject is empty: a non-empty subject is required")
     problem = cert.validity_problem(now)
     if problem is not None:

@@ -30,6 +30,7 @@ certificates with ``failed`` and the reason, and the instance properties sent.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -44,6 +45,7 @@ from roleport.crypto.certificates import Certificate, check_end_entity_certifica
 from roleport.crypto.crls import Crl, load_crl
 from roleport.crypto.errors import CryptoError
 from roleport.crypto.paths import TrustStore, check_not_revoked, validate_path
+from roleport.crypto.spiffe import SpiffeId, check_x509_svid
 from roleport.domain import session_tags, trusted_identity
 from roleport.domain.context import Scope
 from roleport.domain.freshness import DEFAULT_MAX_AGE, ChangeCounter, Kept
@@ -61,6 +63,7 @@ from roleport.domain.revocation import (
     check_distribution_points,
     ocsp_mode,
 )
+from roleport.domain.spiffe import SpiffeBundles, SpiffeProblem, spiffe_trust_domain
 from roleport.domain.subjects import subject_key
 from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError
 from roleport.ids import new_uuid
@@ -165,6 +168,8 @@ class SessionAudit:
     crl_distribution_point: str | None = None
     #: what OCSP established, one line per certificate of the path that names a responder
     ocsp: list[str] = field(default_factory=list)
+    #: the X.509-SVID's SPIFFE ID (trust anchors following a SPIFFE bundle)
+    spiffe_id: str | None = None
     #: the request signature verified with the presented certificate's key
     signature_verified: bool = False
 
@@ -180,9 +185,35 @@ class SessionAudit:
             "durationSeconds": self.duration_seconds,
             "droppedTags": self.dropped_tags or None,
             "crlDistributionPoint": self.crl_distribution_point,
-            "ocsp": self.ocsp or None,
+            "ocsp": self.ocsp or None, "spiffeId": self.spiffe_id,
         }
         return {k: v for k, v in out.items() if v not in (None, [])}
+
+
+_STS_NAME_EXTRA = re.compile(r"[^\w+=,.@-]+")
+
+
+def _sts_name(text: str) -> str:
+    """``text`` in the characters STS allows in session names and source identities."""
+    return _STS_NAME_EXTRA.sub(".", text).strip(".")
+
+
+def svid_names(spiffe_id: SpiffeId, certificate: Certificate) -> tuple[str, str]:
+    """Default role session name and source identity of an X.509-SVID.
+
+    The session name is the SPIFFE ID's path with ``/`` as ``.`` (``/ns/prod/sa/web`` ->
+    ``ns.prod.sa.web``; the trust domain for an empty path), the source identity the
+    trust domain and the path (``example.org.ns.prod.sa.web``): stable across the SVID's
+    rotations, unlike its serial. Longer than STS's 64 characters: the session name keeps
+    its first 64, the source identity falls back to AWS's ``ID=<serial>``.
+    """
+    name = _sts_name(spiffe_id.path.replace("/", ".")) or _sts_name(spiffe_id.trust_domain)
+    identity = _sts_name(spiffe_id.trust_domain + spiffe_id.path.replace("/", "."))
+    if len(name) < 2:
+        name = certificate.serial_hex
+    if not 2 <= len(identity) <= 64:
+        identity = f"ID={certificate.serial_hex}"
+    return name[:64], identity
 
 
 def source_identity_for(certificate: Certificate) -> str:
@@ -236,13 +267,15 @@ class SessionService:
                  distribution_points: DistributionPointCache | None = None,
                  changes: ChangeCounter | None = None,
                  max_age: timedelta = DEFAULT_MAX_AGE,
-                 ocsp: OcspChecker | None = None) -> None:
+                 ocsp: OcspChecker | None = None,
+                 spiffe: SpiffeBundles | None = None) -> None:
         self.store = store
         self.clock = clock
         self.issuer = issuer
         self.settings = settings or SessionSettings()
         self.distribution_points = distribution_points
         self.ocsp = ocsp
+        self.spiffe = spiffe
         self._trust_stores = _Lru()
         self._crls = _Lru(1024)
         self._recorded = _Lru(4096)
@@ -364,13 +397,17 @@ class SessionService:
         self._check_signature(credential, audit, now)
         certificate = credential.certificate
         assert certificate is not None  # verify() refuses a request without one
-        path = self._check_certificate(certificate, credential.chain, anchor, audit, now)
+        path, spiffe_id = self._check_certificate(certificate, credential.chain, scope,
+                                                  anchor, audit, now)
         self._check_revocation(path, [crl for _, crl in crls], anchor, audit, now)
 
         if request.role_arn not in profile.role_arns:
             raise self._refuse(audit, "role", f"role {request.role_arn} is not in profile "
                                f"{profile.id}", ROLE_NOT_IN_PROFILE)
         session_name = certificate.serial_hex
+        source_identity = source_identity_for(certificate)
+        if spiffe_id is not None:
+            session_name, source_identity = svid_names(spiffe_id, certificate)
         if request.role_session_name is not None:
             if not profile.accept_role_session_name:
                 raise self._refuse(audit, "role-session-name",
@@ -380,7 +417,6 @@ class SessionService:
         duration = profile.duration_seconds
         if request.duration_seconds is not None:
             duration = min(duration, request.duration_seconds)
-        source_identity = source_identity_for(certificate)
         audit.role_session_name, audit.source_identity = session_name, source_identity
         audit.duration_seconds = duration
         try:
@@ -444,21 +480,74 @@ class SessionService:
             raise self._refuse(audit, "signature", exc.message, INVALID_SIGNATURE) from None
 
     def _check_certificate(self, certificate: Certificate, chain: list[Certificate],
-                           anchor: TrustAnchor, audit: SessionAudit,
-                           now: datetime) -> list[Certificate]:
+                           scope: Scope, anchor: TrustAnchor, audit: SessionAudit,
+                           now: datetime) -> tuple[list[Certificate], SpiffeId | None]:
+        trust_domain = spiffe_trust_domain(anchor.tags)
+        spiffe_id = None
         try:
-            check_end_entity_certificate(certificate, now)
+            check_end_entity_certificate(certificate, now,
+                                         allow_empty_subject=trust_domain is not None)
+            if trust_domain is not None:
+                spiffe_id = check_x509_svid(certificate, trust_domain)
+                audit.spiffe_id = str(spiffe_id)
         except CryptoError as exc:
             raise self._refuse(audit, "certificate", exc.full,
                                UNTRUSTED_CERTIFICATE) from None
         intermediates = self._tidy_chain(certificate, chain, audit)
+        if trust_domain is not None:
+            return self._spiffe_path(certificate, intermediates, trust_domain, scope, anchor,
+                                     audit, now), spiffe_id
         store = self._trust_store(anchor)
         try:
             return validate_path(certificate, intermediates, store, now,
-                                 max_chain=self.settings.max_chain)
+                                 max_chain=self.settings.max_chain), None
         except CryptoError as exc:
             raise self._refuse(audit, "certificate", exc.full,
                                UNTRUSTED_CERTIFICATE) from None
+
+    def _spiffe_path(self, certificate: Certificate, intermediates: list[Certificate],
+                     trust_domain: str, scope: Scope, anchor: TrustAnchor,
+                     audit: SessionAudit, now: datetime) -> list[Certificate]:
+        """The path to the SPIFFE bundle's authorities (the bundle fetched again once on
+        demand when the certificate does not chain to the one held: a rotation)."""
+        if self.spiffe is None:
+            raise self._refuse(audit, "certificate", "the trust anchor follows a SPIFFE "
+                               "bundle but this server has none configured",
+                               UNTRUSTED_CERTIFICATE)
+        version = None
+        for on_demand in (False, True):
+            try:
+                bundle, current = self.spiffe.current(trust_domain, now, on_demand=on_demand)
+            except SpiffeProblem as exc:
+                raise self._refuse(audit, "certificate", exc.message,
+                                   UNTRUSTED_CERTIFICATE) from None
+            if current == version:
+                break  # nothing new came on demand
+            version = current
+            self._follow_bundle(scope, anchor, bundle.pem, now)
+            store = self._trust_stores.get(("spiffe", trust_domain, current),
+                                           lambda: TrustStore(bundle.authorities))
+            try:
+                return validate_path(certificate, intermediates, store, now,
+                                     max_chain=self.settings.max_chain)
+            except CryptoError as exc:
+                problem = exc.full
+        raise self._refuse(audit, "certificate", problem, UNTRUSTED_CERTIFICATE)
+
+    def _follow_bundle(self, scope: Scope, anchor: TrustAnchor, pem: str,
+                       now: datetime) -> None:
+        """Rewrite the anchor's x509CertificateData to the bundle's authorities, so what
+        GetTrustAnchor shows is what CreateSession trusts."""
+        if anchor.source_data.get("x509CertificateData") == pem:
+            return
+        with self.store(write=True) as uow:
+            stored = uow.trust_anchors.get(scope, anchor.id, for_update=True)
+            if stored is None or stored.source_data.get("x509CertificateData") == pem:
+                return
+            stored.source_data = {"x509CertificateData": pem}
+            stored.updated_at = now
+            uow.trust_anchors.update(stored)
+        self.changes.bump()
 
     def _tidy_chain(self, leaf: Certificate, chain: list[Certificate],
                     audit: SessionAudit) -> list[Certificate]:
@@ -545,8 +634,12 @@ class SessionService:
     def _record_attempt(self, scope: Scope, request: SessionRequest, audit: SessionAudit,
                         now: datetime, *, failed: bool) -> Subject | None:
         certificate = request.credential.certificate
-        if certificate is None or certificate.subject_is_empty:
-            return None  # a subject is its DN: nothing to record without one
+        if certificate is None:
+            return None
+        # a subject is its DN; an X.509-SVID without one is recorded under its SPIFFE ID
+        name = certificate.subject_dn or audit.spiffe_id
+        if not name:
+            return None  # nothing to record without a name
         reason = f"{audit.check}: {audit.reason}" if failed else None
         memo_key = (scope, certificate.der, frozenset((request.instance_properties or {})
                                                       .items()))
@@ -556,8 +649,8 @@ class SessionService:
                 audit.subject_arn = recent[1].arn
                 return recent[1]
         try:
-            subject = self._save_subject(scope, certificate, request.instance_properties, now,
-                                         failed, reason)
+            subject = self._save_subject(scope, name, certificate,
+                                         request.instance_properties, now, failed, reason)
         except StorageError:
             if not failed:
                 raise
@@ -566,10 +659,9 @@ class SessionService:
         audit.subject_arn = subject.arn
         return subject
 
-    def _save_subject(self, scope: Scope, certificate: Certificate,
+    def _save_subject(self, scope: Scope, dn: str, certificate: Certificate,
                       properties: dict[str, str] | None, now: datetime, failed: bool,
                       reason: str | None) -> Subject:
-        dn = certificate.subject_dn
         for attempt in range(2):
             try:
                 with self.store(write=True) as uow:

@@ -1,5 +1,5 @@
-"""Fetch revocation data over HTTP(S): CRLs from distribution points, OCSP answers from
-responders. Bounded in time and in size.
+"""Fetch trust data over HTTP(S): CRLs from distribution points, OCSP answers from
+responders, SPIFFE bundles from bundle endpoints (or files). Bounded in time and in size.
 
 The only places CreateSession makes an outgoing request. Only ``http``/``https`` URLs are
 fetched (others never reach here: ``Certificate.crl_distribution_points`` and
@@ -18,7 +18,7 @@ from roleport import __version__
 from roleport.domain.revocation import FetchError
 from roleport.offload import network_wait
 
-__all__ = ["HttpCrlFetcher", "HttpOcspFetcher"]
+__all__ = ["HttpCrlFetcher", "HttpOcspFetcher", "SpiffeBundleFetcher"]
 
 
 class _BoundedFetch:
@@ -28,9 +28,12 @@ class _BoundedFetch:
         self.timeout = timeout
         self.max_bytes = max_bytes
 
+    _context: object = None
+
     def _fetch(self, request: urllib.request.Request) -> bytes:
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout,  # noqa: S310
+                                        context=self._context) as response:
                 declared = response.headers.get("Content-Length")
                 # ASCII digits only ("²" is a digit to str.isdigit, and int() refuses it)
                 if declared and declared.isascii() and declared.isdigit() and (
@@ -81,3 +84,38 @@ class HttpOcspFetcher(_BoundedFetch):
             "User-Agent": f"Roleport/{__version__} (OCSP check)",
             "Content-Type": "application/ocsp-request",
             "Accept": "application/ocsp-response"}))
+
+
+class SpiffeBundleFetcher(_BoundedFetch):
+    """A SPIFFE bundle from a bundle endpoint (``https_web`` profile: HTTPS, the server
+    authenticated with Web PKI roots or ``ca_file``) or from a local file."""
+
+    what = "SPIFFE bundle"
+
+    def __init__(self, *, timeout: float = 5.0, max_bytes: int = 1024 * 1024,
+                 ca_file: str | None = None) -> None:
+        super().__init__(timeout=timeout, max_bytes=max_bytes)
+        import ssl
+
+        self._context = ssl.create_default_context(cafile=ca_file)
+
+    def __call__(self, location: str, /) -> bytes:
+        if location.lower().startswith("http://"):
+            raise FetchError("a bundle endpoint is served over https (https_web profile)")
+        if not location.lower().startswith("https://"):
+            return self._read_file(location)
+        network_wait(f"SPIFFE bundle endpoint {location}")
+        request = urllib.request.Request(location, headers={
+            "User-Agent": f"Roleport/{__version__} (SPIFFE bundle)",
+            "Accept": "application/json"})
+        return self._fetch(request)
+
+    def _read_file(self, path: str) -> bytes:
+        try:
+            with open(path.removeprefix("file://"), "rb") as handle:
+                body = handle.read(self.max_bytes + 1)
+        except OSError as exc:
+            raise FetchError(f"cannot read the bundle file ({exc.strerror})") from None
+        if len(body) > self.max_bytes:
+            raise FetchError(f"the {self.what} is larger than {self.max_bytes} bytes")
+        return body

@@ -33,7 +33,8 @@ from roleport.domain.sessions import (
     SessionSettings,
 )
 from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError, ValidationError
-from roleport.server.crl_fetcher import HttpCrlFetcher, HttpOcspFetcher
+from roleport.domain.spiffe import SpiffeBundles
+from roleport.server.crl_fetcher import HttpCrlFetcher, HttpOcspFetcher, SpiffeBundleFetcher
 from roleport.server.http import Request
 from roleport.server.observability import Metrics
 
@@ -149,6 +150,15 @@ def build_sessions_provider(settings: Any, store: Any, clock: Clock, issuer: Any
                              max_bytes=settings.crl_fetch_max_bytes)
     ocsp = OcspChecker(HttpOcspFetcher(timeout=settings.ocsp_timeout_seconds),
                        max_skew=session_settings.max_skew)
+    spiffe = None
+    if settings.spiffe_bundles:
+        ca = str(settings.spiffe_bundle_ca) if settings.spiffe_bundle_ca else None
+        spiffe = SpiffeBundles(
+            dict(entry.split("=", 1) for entry in settings.spiffe_bundles),
+            SpiffeBundleFetcher(timeout=settings.crl_fetch_timeout_seconds, ca_file=ca),
+            max_staleness=timedelta(seconds=settings.spiffe_max_staleness_seconds),
+            default_refresh=timedelta(seconds=settings.spiffe_default_refresh_seconds))
     service = SessionService(store, clock, issuer, session_settings,
-                             DistributionPointCache(fetcher), changes=changes, ocsp=ocsp)
+                             DistributionPointCache(fetcher), changes=changes, ocsp=ocsp,
+                             spiffe=spiffe)
     return SessionsProvider(service, metrics)
