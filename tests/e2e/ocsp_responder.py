@@ -7,18 +7,19 @@ from a fresh one.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
 from roleport.crypto.devpki import IssuedCertificate
+
+from .clients.support import loopback_http
 
 
 @dataclass
@@ -91,12 +92,6 @@ def ocsp_responder(issuer: IssuedCertificate) -> Iterator[Responder]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    responder.url = f"http://127.0.0.1:{httpd.server_address[1]}/ocsp"
-    try:
+    with loopback_http(Handler) as base:
+        responder.url = f"{base}/ocsp"
         yield responder
-    finally:
-        httpd.shutdown()
-        httpd.server_close()

@@ -7,14 +7,15 @@ from __future__ import annotations
 import base64
 import json
 import ssl
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from roleport.crypto import devpki
+
+from .clients.support import loopback_http
 
 
 def spire_ca(trust_domain: str, name: str = "SPIRE CA") -> devpki.IssuedCertificate:
@@ -83,15 +84,8 @@ def bundle_endpoint(directory: Path) -> Iterator[BundleEndpoint]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(files.certificate), str(files.key))
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    endpoint.base = f"https://127.0.0.1:{httpd.server_address[1]}"
-    try:
+    with loopback_http(Handler, tls=context) as base:
+        endpoint.base = base
         yield endpoint
-    finally:
-        httpd.shutdown()
-        httpd.server_close()

@@ -30,7 +30,6 @@ certificates with ``failed`` and the reason, and the instance properties sent.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -63,7 +62,12 @@ from roleport.domain.revocation import (
     check_distribution_points,
     ocsp_mode,
 )
-from roleport.domain.spiffe import SpiffeBundles, SpiffeProblem, spiffe_trust_domain
+from roleport.domain.spiffe import (
+    SpiffeBundles,
+    SpiffeProblem,
+    spiffe_trust_domain,
+    svid_names,
+)
 from roleport.domain.subjects import subject_key
 from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError
 from roleport.ids import new_uuid
@@ -188,32 +192,6 @@ class SessionAudit:
             "ocsp": self.ocsp or None, "spiffeId": self.spiffe_id,
         }
         return {k: v for k, v in out.items() if v not in (None, [])}
-
-
-_STS_NAME_EXTRA = re.compile(r"[^\w+=,.@-]+")
-
-
-def _sts_name(text: str) -> str:
-    """``text`` in the characters STS allows in session names and source identities."""
-    return _STS_NAME_EXTRA.sub(".", text).strip(".")
-
-
-def svid_names(spiffe_id: SpiffeId, certificate: Certificate) -> tuple[str, str]:
-    """Default role session name and source identity of an X.509-SVID.
-
-    The session name is the SPIFFE ID's path with ``/`` as ``.`` (``/ns/prod/sa/web`` ->
-    ``ns.prod.sa.web``; the trust domain for an empty path), the source identity the
-    trust domain and the path (``example.org.ns.prod.sa.web``): stable across the SVID's
-    rotations, unlike its serial. Longer than STS's 64 characters: the session name keeps
-    its first 64, the source identity falls back to AWS's ``ID=<serial>``.
-    """
-    name = _sts_name(spiffe_id.path.replace("/", ".")) or _sts_name(spiffe_id.trust_domain)
-    identity = _sts_name(spiffe_id.trust_domain + spiffe_id.path.replace("/", "."))
-    if len(name) < 2:
-        name = certificate.serial_hex
-    if not 2 <= len(identity) <= 64:
-        identity = f"ID={certificate.serial_hex}"
-    return name[:64], identity
 
 
 def source_identity_for(certificate: Certificate) -> str:

@@ -23,19 +23,21 @@ server's (``server/crl_fetcher.py``); this module keeps the bundles and decides.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from roleport.crypto.certificates import Certificate
 from roleport.crypto.errors import CryptoError
-from roleport.crypto.spiffe import SpiffeBundle, parse_bundle
+from roleport.crypto.spiffe import SpiffeBundle, SpiffeId, parse_bundle
 from roleport.domain.model import Tag
 from roleport.domain.revocation import FetchError
 
 __all__ = ["SPIFFE_TAG", "BundleFetcher", "SpiffeBundles", "SpiffeProblem",
-           "spiffe_trust_domain"]
+           "spiffe_trust_domain", "svid_names"]
 
 SPIFFE_TAG = "roleport:spiffeTrustDomain"
 
@@ -141,6 +143,32 @@ class SpiffeBundles:
             held.last_problem, held.last_attempt = problem, now
             # try again at the next request after a short pause, not at every request
             held.next_refresh = now + self.on_demand_interval
+
+
+_STS_NAME_EXTRA = re.compile(r"[^\w+=,.@-]+")
+
+
+def _sts_name(text: str) -> str:
+    """``text`` in the characters STS allows in session names and source identities."""
+    return _STS_NAME_EXTRA.sub(".", text).strip(".")
+
+
+def svid_names(spiffe_id: SpiffeId, certificate: Certificate) -> tuple[str, str]:
+    """Default role session name and source identity of an X.509-SVID.
+
+    The session name is the SPIFFE ID's path with ``/`` as ``.`` (``/ns/prod/sa/web`` ->
+    ``ns.prod.sa.web``; the trust domain for an empty path), the source identity the
+    trust domain and the path (``example.org.ns.prod.sa.web``): stable across the SVID's
+    rotations, unlike its serial. Longer than STS's 64 characters: the session name keeps
+    its first 64, the source identity falls back to AWS's ``ID=<serial>``.
+    """
+    name = _sts_name(spiffe_id.path.replace("/", ".")) or _sts_name(spiffe_id.trust_domain)
+    identity = _sts_name(spiffe_id.trust_domain + spiffe_id.path.replace("/", "."))
+    if len(name) < 2:
+        name = certificate.serial_hex
+    if not 2 <= len(identity) <= 64:
+        identity = f"ID={certificate.serial_hex}"
+    return name[:64], identity
 
 
 def _iso(moment: datetime) -> str:

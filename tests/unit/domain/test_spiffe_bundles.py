@@ -11,8 +11,12 @@ import pytest
 from roleport.crypto.spiffe import SpiffeId
 from roleport.domain.model import Tag
 from roleport.domain.revocation import FetchError
-from roleport.domain.sessions import svid_names
-from roleport.domain.spiffe import SpiffeBundles, SpiffeProblem, spiffe_trust_domain
+from roleport.domain.spiffe import (
+    SpiffeBundles,
+    SpiffeProblem,
+    spiffe_trust_domain,
+    svid_names,
+)
 from tests.e2e.spiffe_support import bundle, spire_ca, svid
 
 T0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
