@@ -128,9 +128,31 @@ def test_soft_fail_forgives_silence_not_revocation(world: Setup, pki) -> None:
         revoked = devpki.issue_leaf(pki.root, "soft-revoked", ocsp_urls=[responder.url])
         responder.behaviours[revoked.certificate.serial] = Behaviour(status="revoked")
         assert error_of(post_session(world.server, revoked, body=world.arns))[2] == UNTRUSTED
-    _tag(world, "sometimes")
-    assert error_of(post_session(world.server, down, body=world.arns))[2] == UNCHECKED
-    assert "expected one of enabled, soft-fail" in audit_reason(world.server, "CN=soft-down")
+
+
+
+def test_roleport_tags_with_wrong_values_are_refused(ra, pki) -> None:
+    from botocore.exceptions import ClientError
+
+    anchor = ra.create_trust_anchor(name="x", enabled=True, source={
+        "sourceType": "CERTIFICATE_BUNDLE",
+        "sourceData": {"x509CertificateData": pki.root.cert_pem}})["trustAnchor"]
+    for key, value, words in [
+            ("roleport:ocsp", "sometimes", "must be one of enabled, soft-fail or disabled"),
+            ("roleport:spiffeTrustDomain", "Example.org", "must be a SPIFFE trust domain"),
+            ("roleport:spiffeTrustDomain", "example.org/x", "without a path")]:
+        with pytest.raises(ClientError) as exc:
+            ra.tag_resource(resourceArn=anchor["trustAnchorArn"],
+                            tags=[{"key": key, "value": value}])
+        assert exc.value.response["Error"]["Code"] == "ValidationException"
+        assert words in exc.value.response["Error"]["Message"]
+        with pytest.raises(ClientError) as exc:
+            ra.create_trust_anchor(name="y", source={
+                "sourceType": "CERTIFICATE_BUNDLE",
+                "sourceData": {"x509CertificateData": pki.root.cert_pem}},
+                tags=[{"key": key, "value": value}])
+        assert words in exc.value.response["Error"]["Message"]
+    assert ra.list_tags_for_resource(resourceArn=anchor["trustAnchorArn"])["tags"] == []
 
 
 iam_ra = pytest.importorskip("iam_rolesanywhere_session")

@@ -20,11 +20,14 @@ from typing import Protocol
 
 from roleport.crypto.certificates import check_trust_anchor_certificate, load_pem_bundle
 from roleport.crypto.errors import CryptoError
+from roleport.crypto.spiffe import parse_spiffe_id
 from roleport.domain import aliases, notifications, tags
 from roleport.domain.context import Caller, Scope
 from roleport.domain.model import Tag, TrustAnchor
 from roleport.domain.quotas import exceeded
 from roleport.domain.resources import ResourceService, Updated
+from roleport.domain.revocation import OCSP_MODES, OCSP_TAG, ocsp_mode
+from roleport.domain.spiffe import SPIFFE_TAG
 from roleport.errors import AccessDeniedError, ValidationError
 from roleport.ids import new_uuid
 from roleport.storage.base import UnitOfWork, UnitOfWorkFactory
@@ -148,6 +151,7 @@ class TrustAnchorService(ResourceService[TrustAnchor]):
                crl_dp_revocation_enabled: bool | None, tag_list: list[Tag] | None,
                notification_settings: list[notifications.SettingInput] | None,
                alias_name: str | None) -> TrustAnchor:
+        self.check_tags(tag_list or [])
         data, snapshot = self.check_source(source, caller.region)
         alias = aliases.normalise(alias_name)
         settings = notifications.apply(notifications.defaults(), notification_settings or [],
@@ -201,6 +205,23 @@ class TrustAnchorService(ResourceService[TrustAnchor]):
             anchor.notification_settings = notifications.reset(anchor.notification_settings,
                                                                keys)
         return self.mutate(caller, trust_anchor_id, change)
+
+    def check_tags(self, new_tags: list[Tag]) -> None:
+        """The Roleport settings carried by tags (docs/trust-sources.md) must be valid."""
+        for tag in new_tags:
+            if tag.key == OCSP_TAG and ocsp_mode([tag]) not in (None, *OCSP_MODES):
+                raise ValidationError(
+                    f"Tag {OCSP_TAG} must be one of {', '.join(OCSP_MODES)} or disabled, not "
+                    f"'{tag.value}'.")
+            if tag.key == SPIFFE_TAG:
+                try:
+                    spiffe_id = parse_spiffe_id(f"spiffe://{tag.value.strip()}")
+                except CryptoError as exc:
+                    raise ValidationError(f"Tag {SPIFFE_TAG} must be a SPIFFE trust domain "
+                                          f"(example.org): {exc.message}") from None
+                if spiffe_id.path:
+                    raise ValidationError(f"Tag {SPIFFE_TAG} must be a SPIFFE trust domain "
+                                          f"(example.org), without a path.")
 
     def _before_delete(self, uow: UnitOfWork, anchor: TrustAnchor) -> None:
         for crl in uow.crls.all(Scope(anchor.account_id, anchor.region),
