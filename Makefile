@@ -8,6 +8,7 @@ UV     := $(TOOLS)/bin/uv
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 # uv installs into .venv with the machine's Python; it never downloads an interpreter.
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -15,7 +16,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test install install-test lock lock-check lint bench clean
+.PHONY: run test install install-test lock lock-check lint bench soak clean
 
 # uv itself, pinned with hashes (requirements/uv.txt), in a venv of its own
 $(UV): requirements/uv.txt
@@ -50,8 +51,18 @@ lock: $(UV)
 lock-check: $(UV)
 	$(UV) lock --check
 
+## make bench: the benchmarks (bench/README.md); installs wrk (Debian) when it is missing
 bench: $(TEST_STAMP)
-	$(BIN)/python bench/run.py
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (apt-get)"; \
+	  apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## make soak: mixed traffic at 80% of the measured peak for SOAK_SECONDS (default 600);
+## fails on any error or growing memory; results in bench/results/ and bench/README.md
+SOAK_SECONDS ?= 600
+soak: $(TEST_STAMP)
+	$(BIN)/python bench/soak.py --seconds $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache build dist src/*.egg-info

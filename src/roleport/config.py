@@ -9,6 +9,7 @@ from typing import Any
 
 from roleport.domain.quotas import Quotas
 from roleport.server.connections import ConnectionLimits
+from roleport.server.request_limits import RequestRates
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -43,6 +44,13 @@ class Settings:
     #: key before requests are throttled (see roleport.server.auth_throttle); 0 turns off
     auth_failure_rate: float = 2.0
     auth_failure_burst: int = 10
+    #: request rate limits (CreateSession per certificate and source, control plane per
+    #: access key), shared by the workers; see roleport.server.request_limits
+    request_rates: RequestRates = field(default_factory=RequestRates)
+    #: requests a worker holds at once (running or waiting to run); beyond, a quick 503
+    max_pending_requests: int = 256
+    #: on SIGTERM, how long the requests being served have to finish
+    drain_timeout_seconds: float = 5.0
     max_clock_skew_seconds: int = 300
     #: CreateSession: certificate attributes that are not valid session tags make the
     #: request ``fail`` (what AWS observably does) or are ``drop``ped (what its docs say)
@@ -81,6 +89,10 @@ class Settings:
     dispatch: str = "auto"
     log_level: str = "info"
     access_log: bool = True
+    #: the web console at /_roleport/console (see roleport.console), and how long one of
+    #: its sign-ins lasts
+    console: bool = True
+    console_session_seconds: int = 8 * 3600
 
     @staticmethod
     def keys_from_env(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ Hierarchy::
     ├── TooManyTagsError           400 TooManyTagsException
     ├── ConflictError              409 ConflictException
     ├── RetryLaterError            (retry_after_seconds, sent as Retry-After)
-    │   ├── ServiceUnavailableError    503 ServiceUnavailableException
+    │   ├── ServiceUnavailableError    503 ServiceUnavailableException (query: ServiceUnavailable)
     │   └── ThrottlingError            429 ThrottlingException (400 Throttling on query APIs)
     ├── AuthenticationError        403, code chosen per protocol family (see auth/)
     └── InternalError              500 InternalFailure
@@ -36,6 +36,9 @@ class RoleportError(Exception):
     status: int = 500
     #: sender (client) fault; False for server faults
     sender_fault: bool = True
+    #: the code and status on query-protocol services (IAM, STS) when they differ
+    query_code: str | None = None
+    query_status: int | None = None
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
                  detail: str | None = None, **fields: object) -> None:
@@ -97,9 +100,15 @@ class RetryLaterError(RoleportError):
 
 
 class ServiceUnavailableError(RetryLaterError):
+    """The server cannot answer now (database unreachable, overloaded): SDKs retry. JSON
+    services answer 503 ``ServiceUnavailableException``; query services (IAM, STS) 503
+    ``ServiceUnavailable``."""
+
     code = "ServiceUnavailableException"
     status = 503
     sender_fault = False
+    query_code = "ServiceUnavailable"
+    query_status = 503
 
 
 class ThrottlingError(RetryLaterError):

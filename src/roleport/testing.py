@@ -237,12 +237,19 @@ class RoleportServer:
     def __init__(self, data_dir: str | os.PathLike[str] | None = None, *,
                  database_url: str | None = None, http: bool = False,
                  extra_args: list[str] | None = None, env: dict[str, str] | None = None,
-                 region: str = "us-east-1") -> None:
+                 region: str = "us-east-1", workers: int | str | None = 1,
+                 rate_limits: bool = False) -> None:
         self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="roleport-")
         self.data_dir = Path(data_dir or self._tmp.name)  # type: ignore[union-attr]
         self.database_url = database_url
         self.http = http
         self.region = region
+        #: one process by default (quick to start, deterministic); None: the server's
+        #: own default (``auto``); ``extra_args`` may still say ``--workers N``
+        self.workers = workers
+        #: AWS's request rate quotas (CreateSession 10/s per certificate...); off by
+        #: default, so a test suite is not throttled for going fast
+        self.rate_limits = rate_limits
         self.extra_args = list(extra_args or [])
         self.env = dict(env or {})
         self.process: subprocess.Popen[str] | None = None
@@ -258,10 +265,14 @@ class RoleportServer:
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "roleport.cli.main", "serve", "--port", "0",
                "--data-dir", str(self.data_dir), "--region", self.region]
+        if self.workers is not None:
+            cmd += ["--workers", str(self.workers)]
         if self.database_url:
             cmd += ["--database-url", self.database_url]
         if self.http:
             cmd.append("--http")
+        if not self.rate_limits:
+            cmd.append("--no-rate-limits")
         return cmd + self.extra_args
 
     def start(self, timeout: float = 30.0) -> RoleportServer:

@@ -159,6 +159,18 @@ def test_request_headers_beyond_the_size_bound_get_a_431_and_the_connection_clos
         assert "exceed 65536 bytes" in _aws_error(answer, b"431", b"ValidationException")
     finally:
         sock.close()
+    # complete headers over the bound, sent at once (read whole by the parser), the same
+    for index, size in enumerate((70_000, 65_536 - 60, 65_000)):
+        sock = _connect(slow_server)
+        try:
+            head = b"GET /_roleport/health HTTP/1.1\r\nHost: x\r\nX-Big: "
+            tail = b"\r\nConnection: close\r\n\r\n"
+            sock.sendall(head + b"a" * (size - len(head) - len(tail)) + tail)
+            answer = _closed_by_server(sock, within=5)
+            assert answer is not None
+            assert answer.startswith(b"HTTP/1.1 431" if index == 0 else b"HTTP/1.1 200"), size
+        finally:
+            sock.close()
     # headers under the bound are served
     ok = _connect(slow_server)
     try:

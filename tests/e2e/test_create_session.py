@@ -82,83 +82,9 @@ def test_missing_arn_and_bad_duration_are_validation_errors(world: Setup, pki) -
     assert (status, code) == (400, "ValidationException") and "durationSeconds" in message
 
 
-def test_clock_skew_is_explained(world: Setup, pki) -> None:
-    leaf = devpki.issue_leaf(pki.root, "late")
-    response = post_session(world.server, leaf, body=world.arns,
-                            now=datetime.now(UTC) - timedelta(minutes=30))
-    status, code, message = error_of(response)
-    assert (status, code) == (403, "AccessDeniedException")
-    assert message.startswith("Invalid signature: the request time is more than 5 minutes")
+# -- refusals beside a success (every other refusal: refusal_corpus.py) --------------------
 
-
-# -- the error table: one certificate or setting per row ------------------------------------
-
-NOT_FOUND = "Specified Trust Anchor wasn't found."
-BAD_PROFILE = "Invalid or empty profile provided."
 UNTRUSTED = "Untrusted signing certificate"
-
-
-def _expired(pki):
-    now = datetime.now(UTC)
-    return devpki.issue_leaf(pki.root, "expired", not_before=now - timedelta(days=3),
-                             not_after=now - timedelta(days=1))
-
-
-def _not_yet_valid(pki):
-    now = datetime.now(UTC)
-    return devpki.issue_leaf(pki.root, "early", not_before=now + timedelta(days=1),
-                             not_after=now + timedelta(days=3))
-
-
-LEAF_ROWS = {
-    "expired": (_expired, UNTRUSTED),
-    "not-yet-valid": (_not_yet_valid, UNTRUSTED),
-    "wrong-ca": (lambda pki: devpki.issue_leaf(pki.other_root, "stranger"), UNTRUSTED),
-    "ca-leaf": (lambda pki: devpki.issue_leaf(pki.root, "ca", is_ca=True, key_usage={
-        "digital_signature", "key_cert_sign"}), UNTRUSTED),
-    "no-digital-signature": (lambda pki: devpki.issue_leaf(
-        pki.root, "ka", key_usage={"key_agreement"}), UNTRUSTED),
-    "sha1": (lambda pki: devpki.issue_leaf(pki.root, "sha1", hash="sha1"), UNTRUSTED),
-    "rsa-1024": (lambda pki: devpki.issue_leaf(pki.root, "small", key_type="rsa",
-                                               key_size=1024), UNTRUSTED),
-    "chain-of-6": (lambda pki: devpki.issue_leaf(
-        devpki.create_intermediate_chain(pki.root, 6)[-1], "deep"), UNTRUSTED),
-}
-
-
-@pytest.mark.parametrize("row", sorted(LEAF_ROWS))
-def test_bad_certificates_are_refused(world: Setup, pki, row: str) -> None:
-    make, message = LEAF_ROWS[row]
-    response = post_session(world.server, make(pki), body=world.arns)
-    assert error_of(response) == (403, "AccessDeniedException", message)
-
-
-def test_invalid_signature(world: Setup, pki) -> None:
-    leaf = devpki.issue_leaf(pki.root, "forged")
-    other = devpki.issue_leaf(pki.root, "forged")
-    response = post_session(world.server, leaf, body=world.arns, sign=other.key.sign)
-    assert error_of(response) == (403, "AccessDeniedException", "Invalid signature")
-
-
-def test_unknown_and_disabled_trust_anchor(world: Setup, pki) -> None:
-    leaf = devpki.issue_leaf(pki.root, "ta")
-    arns = {**world.arns, "trustAnchorArn": world.arns["trustAnchorArn"][:-4] + "0000"}
-    assert error_of(post_session(world.server, leaf, body=arns))[2] == NOT_FOUND
-    world.ra.disable_trust_anchor(trustAnchorId=world.trust_anchor["trustAnchorId"])
-    assert error_of(post_session(world.server, leaf, body=world.arns))[2] == NOT_FOUND
-
-
-def test_disabled_profile(world: Setup, pki) -> None:
-    world.ra.disable_profile(profileId=world.profile["profileId"])
-    response = post_session(world.server, devpki.issue_leaf(pki.root, "p"), body=world.arns)
-    assert error_of(response) == (403, "AccessDeniedException", BAD_PROFILE)
-
-
-def test_role_not_in_profile(world: Setup, pki) -> None:
-    other = world.role("other")
-    response = post_session(world.server, devpki.issue_leaf(pki.root, "r"),
-                            body={**world.arns, "roleArn": other})
-    assert error_of(response)[2] == "Requested Role isn't one of those listed in the Profile."
 
 
 def test_role_session_name_refused_then_accepted(world: Setup, pki) -> None:
@@ -192,23 +118,6 @@ def test_trust_policy_without_tag_session(world: Setup, pki) -> None:
     status, _, message = error_of(post_session(world.server, devpki.issue_leaf(
         pki.root, "t"), body={**world.arns, "roleArn": role}))
     assert status == 403 and message.startswith(f"Unable to assume role for {role}")
-
-
-def test_duration_above_role_maximum(world: Setup, pki) -> None:
-    world.ra.update_profile(profileId=world.profile["profileId"], durationSeconds=7200)
-    status, _, message = error_of(post_session(world.server, devpki.issue_leaf(pki.root, "d"),
-                                               body={**world.arns, "durationSeconds": 7200}))
-    assert status == 403
-    assert message == (f"Unable to assume role for {world.role_arn}. The requested "
-                       "DurationSeconds exceeds the MaxSessionDuration set for this role.")
-
-
-def test_tag_value_refused(world: Setup, pki) -> None:
-    status, _, message = error_of(post_session(world.server, devpki.issue_leaf(
-        pki.root, "bad (cn)"), body=world.arns))
-    assert status == 403
-    assert message.endswith("Some attributes failed to be mapped into session tags. "
-                            "Issuer: [  ]; Subject: [ CN ]; SAN: [  ]")
 
 
 def _import_crl(world: Setup, crl, enabled: bool) -> None:

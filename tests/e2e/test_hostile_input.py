@@ -170,41 +170,6 @@ def world(server: RoleportServer, pki) -> Setup:
     return Setup(server, server.new_account(), [pki.root])
 
 
-@pytest.mark.parametrize("value", ["!!!", base64.b64encode(b"\x30\x03\x02\x01\x01").decode(),
-                                   base64.b64encode(b"\x30\x82\xff\xff" + b"\0" * 64).decode()])
-def test_a_certificate_header_that_does_not_parse_is_invalid_signature(world, log, pki,
-                                                                       value) -> None:
-    """With a real trust anchor and profile the certificate header is parsed: the caller
-    hears AWS's "Invalid signature", the audit line names the parser's complaint."""
-    leaf = devpki.issue_leaf(pki.root, "hostile")
-    message, _ = refused(_resend_with_certificate(world, leaf, value), log, 403,
-                         "AccessDeniedException")
-    assert message == "Invalid signature"
-    audit = [json.loads(line) for line in log.lines() if '"event": "CreateSession"' in line]
-    assert audit and audit[-1]["check"] == "signature"
-    assert "X-Amz-X509" in audit[-1]["reason"]
-
-
-def _resend_with_certificate(world: Setup, leaf, value: str) -> httpx.Response:
-    """A CreateSession signed by ``leaf`` whose X-Amz-X509 header is then replaced."""
-    from datetime import UTC, datetime
-    from urllib.parse import urlsplit
-
-    from roleport.auth.verifier import SigningRequest
-    from roleport.auth.x509 import sign_x509_request
-
-    server = world.server
-    payload = json.dumps(world.arns).encode()
-    base = [("host", urlsplit(server.endpoint).netloc), ("content-type", "application/json")]
-    request = sign_x509_request(SigningRequest("POST", "/sessions", "", base, payload),
-                                certificate=leaf.certificate, sign=leaf.key.sign,
-                                region=server.region, now=datetime.now(UTC))
-    headers = [(n, value if n == "x-amz-x509" else v) for n, v in request.headers
-               if n != "host"]
-    return httpx.post(f"{server.endpoint}/sessions", content=payload, headers=headers,
-                      verify=tls_context(server), timeout=30)
-
-
 # -- the control plane (signed: parsing errors of an authenticated caller) ----------------
 
 

@@ -193,3 +193,16 @@ def test_idle_keep_alive_tls_connections_do_not_hold_the_stop(tmp_path):
         srv.stop()
         assert time.monotonic() - started < 3
         assert srv.process.returncode == 0
+
+
+def test_default_is_one_worker_per_available_core(tmp_path):
+    from roleport.server.workers import available_cpus
+
+    expected = available_cpus()
+    with RoleportServer(tmp_path / "auto", http=True, workers=None) as srv:
+        banner = "".join(srv.output)
+        assert f"workers  {expected} (auto: one per available core" in banner
+        children = [int(p) for p in open(
+            f"/proc/{srv.process.pid}/task/{srv.process.pid}/children").read().split()]
+        assert len(children) == (expected if expected > 1 else 0)
+        assert srv.client("sts").get_caller_identity()["Account"]

@@ -229,6 +229,6 @@ def test_an_unreachable_upstream_is_503_with_retry_information(
         with pytest.raises(ClientError) as err:
             down.client("sts").assume_role(RoleArn=ROLE_ARN, RoleSessionName="down")
         code, status, message = error_of(err)
-        assert (code, status) == ("ServiceUnavailableException", 503)
+        assert (code, status) == ("ServiceUnavailable", 503)  # STS is a query API
         assert "Retry shortly" in message
         assert err.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"]

@@ -6,6 +6,7 @@ import click
 
 from roleport import __version__
 from roleport.cli.admin import accounts, db, subjects
+from roleport.cli.explain import explain_command
 from roleport.cli.pki import pki
 from roleport.cli.quickstart import quickstart
 from roleport.cli.serve import serve
@@ -27,6 +28,7 @@ cli.add_command(serve)
 cli.add_command(db)
 cli.add_command(accounts)
 cli.add_command(subjects)
+cli.add_command(explain_command)
 cli.add_command(server_key)
 cli.add_command(pki)
 cli.add_command(quickstart)

@@ -14,6 +14,8 @@ from roleport.cli.options import account_option, data_options
 from roleport.cli.upstream import upstream_options
 from roleport.config import DEFAULT_PORT, DEFAULT_REGION, Settings
 from roleport.domain.quotas import Quotas
+from roleport.server.ratelimit import Rate
+from roleport.server.request_limits import RequestRates
 from roleport.server.connections import (
     DEFAULT_BODY_TIMEOUT_SECONDS,
     DEFAULT_HEADER_TIMEOUT_SECONDS,
@@ -21,6 +23,41 @@ from roleport.server.connections import (
     DEFAULT_MAX_CONNECTIONS,
     ConnectionLimits,
 )
+
+
+class RateType(click.ParamType):
+    """``RATE[/BURST]``: requests a second, and how many may come at once (default: the
+    rate, at least 1); ``0`` or ``off`` turns the limit off."""
+
+    name = "RATE[/BURST]"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        if value is None or isinstance(value, Rate):
+            return value
+        text = str(value).strip().lower()
+        if text in ("0", "off", "none"):
+            return None
+        rate, _, burst = text.partition("/")
+        try:
+            per_second = float(rate)
+            size = int(burst) if burst else max(1, int(per_second))
+            return Rate(per_second, size)
+        except ValueError:
+            self.fail(f"{value!r} is not RATE[/BURST] (e.g. 10 or 10/20) or off", param, ctx)
+
+
+def _rate_text(rate: Rate | None) -> str:
+    return "off" if rate is None else f"{rate.per_second:g}/{rate.burst}"
+
+
+_RATES = RequestRates()
+
+
+def _rate_option(name: str, default: Rate | None, help_text: str):  # noqa: ANN202
+    env = "ROLEPORT_" + name.upper().replace("-", "_")
+    return click.option(f"--{name}", envvar=env, type=RateType(),
+                        default=_rate_text(default), show_default=True,
+                        help=help_text + " RATE[/BURST] a second, or off.")
 
 
 def _bind(host: str, port: int, *, workers: int = 1) -> socket.socket:
@@ -59,7 +96,24 @@ def _bind(host: str, port: int, *, workers: int = 1) -> socket.socket:
     return sock
 
 
-def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -> str:  # noqa: ANN001
+class WorkerCount(click.ParamType):
+    """``--workers``: ``auto`` or a number from 1 to 64."""
+
+    name = "auto|N"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201 - click's signature
+        if isinstance(value, int) or value == "auto":
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return "auto"
+        if text.isdigit() and 1 <= int(text) <= 64:
+            return int(text)
+        self.fail(f"{value!r} is not auto or a number from 1 to 64", param, ctx)
+
+
+def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path,  # noqa: ANN001
+            workers_auto: bool = False) -> str:
     url = settings.endpoint_url
     db = settings.database_url or str(Path(data_dir).resolve() / "roleport.db")
     db = re.sub(r"://([^:@/]+):[^@/]+@", r"://\1:***@", db)
@@ -68,6 +122,8 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
         f"  region   {settings.region} (any region in a request's signature is served)",
         f"  account  {settings.account_id}",
         f"  data     {Path(data_dir).resolve()} (database: {db})",
+        f"  workers  {settings.workers}"
+        + (" (auto: one per available core; --workers N to choose)" if workers_auto else ""),
     ]
     env = []
     if ca_bundle is not None:
@@ -84,6 +140,8 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
         lines.append(f"  admin    access key {admin.access_key_id} (secret in "
                      f"{Path(data_dir).resolve() / 'admin-credentials.json'})")
     env_text = " ".join(env + ["AWS_DEFAULT_REGION=" + settings.region])
+    if settings.console:
+        lines.append(f"  console  {url}/_roleport/console (sign in with the admin keys)")
     lines += ["", "  Try:", f"    {env_text} aws rolesanywhere list-trust-anchors "
               f"--endpoint-url {url}", ""]
     return "\n".join(lines)
@@ -182,6 +240,30 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
               show_default=True, type=click.IntRange(1, 1_000_000),
               help="Failed authentications allowed in a burst before --auth-failure-rate "
                    "applies.")
+@_rate_option("create-session-rate-per-certificate", _RATES.create_session_per_certificate,
+              "CreateSession requests per certificate (AWS's CreateSession quota: 10 a "
+              "second), counted before any cryptography.")
+@_rate_option("create-session-rate-per-source", _RATES.create_session_per_source,
+              "CreateSession requests per source address (IPv6 by /64).")
+@_rate_option("rolesanywhere-rate-per-key", _RATES.rolesanywhere_per_key,
+              "Roles Anywhere control-plane requests per access key and API family "
+              "(trust anchors, profiles, subjects, tagging, CRLs; AWS's quota: 1 a second "
+              "each).")
+@_rate_option("iam-rate-per-key", _RATES.iam_per_key,
+              "IAM requests per access key (AWS publishes no number; Roleport's default).")
+@_rate_option("sts-rate-per-key", _RATES.sts_per_key,
+              "STS requests per access key (AWS publishes no number; Roleport's default).")
+@click.option("--no-rate-limits", envvar="ROLEPORT_NO_RATE_LIMITS", is_flag=True,
+              help="Turn every request rate limit above off (failed-authentication "
+                   "throttling stays: see --auth-failure-rate).")
+@click.option("--max-pending-requests", envvar="ROLEPORT_MAX_PENDING_REQUESTS", default=256,
+              show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Requests one worker holds at once, running or waiting to run; one more "
+                   "is answered 503 ServiceUnavailable at once instead of waiting.")
+@click.option("--drain-timeout", envvar="ROLEPORT_DRAIN_TIMEOUT", default=5.0,
+              show_default=True, type=click.FloatRange(0, 3600),
+              help="On SIGTERM: seconds the requests being served have to finish (new "
+                   "connections are refused at once); then the worker stops.")
 @click.option("--quota-trust-anchors", envvar="ROLEPORT_QUOTA_TRUST_ANCHORS", default=50,
               show_default=True, type=click.IntRange(1))
 @click.option("--quota-profiles", envvar="ROLEPORT_QUOTA_PROFILES", default=250,
@@ -206,9 +288,10 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
               type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--no-access-log", envvar="ROLEPORT_NO_ACCESS_LOG", is_flag=True,
               help="Do not write a JSON access-log line per request.")
-@click.option("--workers", envvar="ROLEPORT_WORKERS", default=1, show_default=True,
-              type=click.IntRange(1, 64),
-              help="Worker processes sharing the port (e.g. one per core).")
+@click.option("--workers", envvar="ROLEPORT_WORKERS", default="auto", show_default=True,
+              type=WorkerCount(),
+              help="Worker processes sharing the port: a number (1-64), or auto for one "
+                   "per core this process may use (CPU affinity and cgroup quota).")
 @click.option("--threads", envvar="ROLEPORT_THREADS", default=4, show_default=True,
               type=click.IntRange(1, 256),
               help="Request threads per worker (requests are CPU-bound: a few suffice; more "
@@ -221,6 +304,11 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path) -
                    "loop with the embedded SQLite database and no upstream, else the pool. A "
                    "request that must wait on the network (CRL distribution point, upstream "
                    "STS) always runs on the pool.")
+@click.option("--no-console", envvar="ROLEPORT_NO_CONSOLE", is_flag=True,
+              help="Do not serve the web console at /_roleport/console.")
+@click.option("--console-session-hours", envvar="ROLEPORT_CONSOLE_SESSION_HOURS",
+              default=8.0, show_default=True, type=click.FloatRange(0.05, 24 * 7),
+              help="How long a web console sign-in lasts before it asks again.")
 @upstream_options
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, region: str,
           account_id: str, plain_http: bool, tls_cert: Path | None, tls_key: Path | None,
@@ -228,15 +316,19 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
           crl_fetch_max_bytes: int, ocsp_timeout: float, acm_pca_endpoint: str | None,
           acm_pca_profile: str | None, acm_pca_timeout: float,
           spiffe_bundles: tuple[str, ...], spiffe_bundle_ca: Path | None,
-          spiffe_max_staleness: float, spiffe_default_refresh: float, max_body_bytes: int, header_timeout: float,
+          spiffe_max_staleness: float, spiffe_default_refresh: float, max_body_bytes: int,
+          header_timeout: float,
           body_timeout: float, keep_alive_timeout: float, max_connections: int,
           auth_failure_rate: float, auth_failure_burst: int,
-          quota_trust_anchors: int,
+          create_session_rate_per_certificate: Rate | None,
+          create_session_rate_per_source: Rate | None, rolesanywhere_rate_per_key: Rate | None,
+          iam_rate_per_key: Rate | None, sts_rate_per_key: Rate | None, no_rate_limits: bool,
+          max_pending_requests: int, drain_timeout: float, quota_trust_anchors: int,
           quota_profiles: int, quota_crls_per_trust_anchor: int,
           quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
           quota_mapping_rules_per_field: int, quota_mapping_rules_per_profile: int,
           log_level: str, no_access_log: bool, workers: int, threads: int, dispatch: str,
-          upstream: dict) -> None:
+          no_console: bool, console_session_hours: float, upstream: dict) -> None:
     """Run the Roleport server (HTTPS by default, with a local CA made on first start).
 
     Admin credentials: ROLEPORT_ADMIN_ACCESS_KEY_ID / ROLEPORT_ADMIN_SECRET_ACCESS_KEY, or
@@ -252,9 +344,12 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
     from roleport.server import workers as workers_mod
     from roleport.server.app import create_app
     from roleport.server.observability import configure_logging
+    from roleport.server.shared_buckets import SharedBuckets
     from roleport.storage.sql import engine
     from roleport.storage.sql.unit_of_work import SqlStore
 
+    workers_auto = workers == "auto"
+    workers = workers_mod.resolve_workers(workers)
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
     if not re.fullmatch(r"\d{12}", account_id):
@@ -283,8 +378,15 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
             header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout,
             keep_alive_seconds=keep_alive_timeout, max_connections=max_connections),
         auth_failure_rate=auth_failure_rate, auth_failure_burst=auth_failure_burst,
+        request_rates=RequestRates.off() if no_rate_limits else RequestRates(
+            create_session_per_certificate=create_session_rate_per_certificate,
+            create_session_per_source=create_session_rate_per_source,
+            rolesanywhere_per_key=rolesanywhere_rate_per_key, iam_per_key=iam_rate_per_key,
+            sts_per_key=sts_rate_per_key),
+        max_pending_requests=max_pending_requests, drain_timeout_seconds=drain_timeout,
         log_level=log_level, workers=workers, threads=threads,
-        dispatch=dispatch, access_log=not no_access_log, **upstream)
+        dispatch=dispatch, access_log=not no_access_log, console=not no_console,
+        console_session_seconds=round(console_session_hours * 3600), **upstream)
     configure_logging(log_level)
     bootstrap.ensure_data_dir(settings)
     keyring = bootstrap.ensure_keyring(settings)
@@ -303,17 +405,19 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
 
     limits = settings.connection_limits
     connections.raise_descriptor_limit(limits)
+    rate_table = SharedBuckets()  # before the fork: every worker counts in the same table
     protocol = connections.guarded_protocol(AutoHTTPProtocol, limits)
 
     def make_server():  # noqa: ANN202 - runs in each worker (or here, with one)
         worker_store = store if workers == 1 else SqlStore(
             engine.create(settings.resolved_database_url), store.sealer)
         app = create_app(settings, store=worker_store, server_key=keyring.current_secret,
-                         keyring=keyring)
+                         keyring=keyring, rate_table=rate_table)
         return workers_mod.make_uvicorn_server(uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="on", server_header=False,
             ssl_certfile=str(tls.certificate) if tls else None,
-            ssl_keyfile=str(tls.key) if tls else None, timeout_graceful_shutdown=5,
+            ssl_keyfile=str(tls.key) if tls else None,
+            timeout_graceful_shutdown=settings.drain_timeout_seconds,
             http=protocol, timeout_keep_alive=limits.keep_alive_seconds,
             h11_max_incomplete_event_size=64 * 1024))
 
@@ -322,7 +426,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         "endpoint": settings.endpoint_url, "region": settings.region,
         "accountId": settings.account_id, "caBundle": str(ca_bundle) if ca_bundle else None,
         "pid": os.getpid()}, indent=2) + "\n")
-    click.echo(_banner(settings, ca_bundle, admin, data_dir), nl=True)
+    click.echo(_banner(settings, ca_bundle, admin, data_dir, workers_auto), nl=True)
     if settings.upstream_endpoint:
         click.echo(f"  upstream {settings.upstream_endpoint}: roles from its IAM, credentials "
                    f"from its STS AssumeRole\n")

@@ -132,3 +132,16 @@ def b32decode(text: str) -> bytes:
         return base64.b32decode(raw + "=" * (-len(raw) % 8))
     except (binascii.Error, ValueError) as exc:
         raise CryptoError("not base32", detail=str(exc)) from exc
+
+
+def b64url_encode(data: bytes) -> str:
+    """RFC 4648 base64url without ``=`` padding (tokens in cookies and URLs)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Inverse of :func:`b64url_encode`; CryptoError if not base64url."""
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise CryptoError("not base64url", detail=str(exc)) from exc

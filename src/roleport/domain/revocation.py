@@ -58,14 +58,18 @@ CrlFetchError = FetchError
 class RevocationProblem(Exception):
     """The certificate is revoked, or its status could not be established (fail closed).
 
-    ``unchecked``: no source gave a usable answer (what OCSP ``soft-fail`` forgives).
+    ``unchecked``: no source gave a usable answer (what OCSP ``soft-fail`` forgives);
+    ``unreachable``: none could even be read (no answer at all, good or bad: what
+    ``roleport explain``, away from the server's network, reports as not checked).
     """
 
-    def __init__(self, message: str, *, revoked: bool, unchecked: bool = False) -> None:
+    def __init__(self, message: str, *, revoked: bool, unchecked: bool = False,
+                 unreachable: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.revoked = revoked
         self.unchecked = unchecked
+        self.unreachable = unreachable
 
 
 class CrlFetcher(Protocol):
@@ -176,21 +180,30 @@ class OcspChecker:
         self._ttl = default_ttl
         self._lock = threading.Lock()
 
-    def check(self, path: Sequence[Certificate], mode: str, now: datetime) -> list[str]:
+    def check(self, path: Sequence[Certificate], mode: str, now: datetime, *,
+              skip_unreachable: bool = False) -> list[str]:
         """Check every certificate of ``path`` (``[leaf, ..., anchor CA]``) that names an
         OCSP responder against its issuer. Returns what was established, one line per
-        certificate ("good at URL", "unchecked: ..."); raises RevocationProblem."""
+        certificate ("good at URL", "unchecked: ..."); raises RevocationProblem.
+
+        ``skip_unreachable`` (``roleport explain``): a certificate none of whose
+        responders could be read is passed over, whatever the mode, and once the rest of
+        the path is checked a RevocationProblem with ``unreachable`` says which."""
         if mode not in OCSP_MODES:
             raise RevocationProblem(
                 f"the trust anchor's {OCSP_TAG} tag has the value {mode!r}; expected one of "
                 f"{', '.join(OCSP_MODES)} (refusing rather than guessing)", revoked=False)
-        notes = []
+        notes: list[str] = []
+        unreached: list[str] = []
         for certificate, issuer in pairwise(path):
             if not certificate.ocsp_urls:
                 continue
             try:
                 url, answer = self.answer(certificate, issuer, now)
             except RevocationProblem as exc:
+                if exc.unreachable and skip_unreachable:
+                    unreached.append(exc.message)
+                    continue
                 if exc.unchecked and mode == OCSP_SOFT_FAIL:
                     notes.append(f"{_name(certificate)}: unchecked (soft-fail): {exc.message}")
                     continue
@@ -207,6 +220,9 @@ class OcspChecker:
                     f"{certificate.serial_hex} ({_name(certificate)}): status unknown",
                     revoked=False)
             notes.append(f"{_name(certificate)}: good at {url}")
+        if unreached:
+            raise RevocationProblem("; ".join(unreached), revoked=False, unchecked=True,
+                                    unreachable=True)
         return notes
 
     def answer(self, certificate: Certificate, issuer: Certificate,
@@ -219,15 +235,18 @@ class OcspChecker:
                 self._entries.move_to_end(key)
                 return hit[1], hit[2]
         problems = []
+        answered = False  # some responder sent something (a bad answer is still one)
         for url in certificate.ocsp_urls:
             request = ocsp.build_request(certificate, issuer)
             try:
                 body = self._fetcher(url, request.der)
-                answer = ocsp.verify_response(body, request, certificate, issuer, now,
-                                              max_skew=self._skew)
             except FetchError as exc:
                 problems.append(f"{url}: {exc}")
                 continue
+            answered = True
+            try:
+                answer = ocsp.verify_response(body, request, certificate, issuer, now,
+                                              max_skew=self._skew)
             except CryptoError as exc:
                 problems.append(f"{url}: {exc.full}")
                 continue
@@ -241,7 +260,7 @@ class OcspChecker:
         raise RevocationProblem(
             f"no valid OCSP answer for certificate serial {certificate.serial_hex} "
             f"({_name(certificate)}) (" + "; ".join(problems) + ")",
-            revoked=False, unchecked=True)
+            revoked=False, unchecked=True, unreachable=not answered)
 
     def clear(self) -> None:
         with self._lock:

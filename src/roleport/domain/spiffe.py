@@ -25,18 +25,19 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from roleport.crypto.certificates import Certificate
 from roleport.crypto.errors import CryptoError
+from roleport.crypto.paths import TrustStore, validate_path
 from roleport.crypto.spiffe import SpiffeBundle, SpiffeId, parse_bundle
 from roleport.domain.model import Tag
 from roleport.domain.revocation import FetchError
 
-__all__ = ["SPIFFE_TAG", "BundleFetcher", "SpiffeBundles", "SpiffeProblem",
+__all__ = ["SPIFFE_TAG", "BundleFetcher", "BundlePaths", "SpiffeBundles", "SpiffeProblem",
            "spiffe_trust_domain", "svid_names"]
 
 SPIFFE_TAG = "roleport:spiffeTrustDomain"
@@ -143,6 +144,53 @@ class SpiffeBundles:
             held.last_problem, held.last_attempt = problem, now
             # try again at the next request after a short pause, not at every request
             held.next_refresh = now + self.on_demand_interval
+
+
+#: what a path to the bundle calls when the bundle it chained to differs from the PEM
+#: the trust anchor holds: (the bundle's authorities as PEM, now)
+Follow = Callable[[str, datetime], None]
+
+
+class BundlePaths:
+    """Certificate paths to the X.509 authorities of SPIFFE bundles (one trust store per
+    trust domain, rebuilt when the bundle's authorities change)."""
+
+    def __init__(self, bundles: SpiffeBundles) -> None:
+        self.bundles = bundles
+        self._stores: dict[str, tuple[int, TrustStore]] = {}
+        self._lock = threading.Lock()
+
+    def path(self, certificate: Certificate, intermediates: list[Certificate],
+             trust_domain: str, now: datetime, *, max_chain: int,
+             follow: Follow | None = None) -> list[Certificate]:
+        """The path ``[leaf, ..., bundle authority]``; the bundle is fetched again once on
+        demand when the certificate does not chain to the one held (a rotation). ``follow``
+        hears of every bundle a path was tried against. Raises SpiffeProblem."""
+        version, problem = None, "no path was tried"
+        for on_demand in (False, True):
+            bundle, current = self.bundles.current(trust_domain, now, on_demand=on_demand)
+            if current == version:
+                break  # nothing new came on demand
+            version = current
+            if follow is not None:
+                follow(bundle.pem, now)
+            try:
+                return validate_path(certificate, intermediates,
+                                     self._store(trust_domain, current, bundle), now,
+                                     max_chain=max_chain)
+            except CryptoError as exc:
+                problem = exc.full
+        raise SpiffeProblem(problem)
+
+    def _store(self, trust_domain: str, version: int, bundle: SpiffeBundle) -> TrustStore:
+        with self._lock:
+            held = self._stores.get(trust_domain)
+            if held is not None and held[0] == version:
+                return held[1]
+        store = TrustStore(bundle.authorities)
+        with self._lock:
+            self._stores[trust_domain] = (version, store)
+        return store
 
 
 _STS_NAME_EXTRA = re.compile(r"[^\w+=,.@-]+")

@@ -19,6 +19,9 @@ from roleport import __version__
 from roleport.auth.identities import AccessKeyLookup, CredentialLookup, SessionTokenLookup
 from roleport.clock import Clock, SystemClock
 from roleport.config import Settings
+from roleport.console import PREFIX as CONSOLE_PREFIX
+from roleport.console.app import ConsoleApp
+from roleport.console.tokens import SessionTokens
 from roleport.domain.crls import CrlService
 from roleport.domain.freshness import ChangeCounter
 from roleport.domain.pagination import PageTokens
@@ -26,7 +29,7 @@ from roleport.domain.profiles import ProfileService
 from roleport.domain.subjects import SubjectService
 from roleport.domain.tagging import TaggingService
 from roleport.domain.trust_anchors import TrustAnchorService
-from roleport.errors import RoleportError, ValidationError
+from roleport.errors import RoleportError, ServiceUnavailableError, ValidationError
 from roleport.iam.roles import RoleRegistry
 from roleport.offload import MoveToThread
 from roleport.server.acm_pca import AcmPcaReader
@@ -40,6 +43,8 @@ from roleport.server.providers.rolesanywhere import RolesAnywhereProvider
 from roleport.server.providers.sessions import build_sessions_provider
 from roleport.server.providers.sts import StsProvider
 from roleport.server.ratelimit import Rate
+from roleport.server.request_limits import RequestThrottle
+from roleport.server.shared_buckets import SharedBuckets
 from roleport.spec.serializer import Response, serialize_error
 from roleport.storage.sql.unit_of_work import SqlStore
 from roleport.sts.credentials import SessionCredentials
@@ -47,6 +52,10 @@ from roleport.sts.issuer import CredentialIssuer, build_issuer, role_registry
 from roleport.sts.keyring import Keyring
 
 access_log = structlog.get_logger("roleport.access")
+
+
+def _is_console(raw_path: str) -> bool:
+    return raw_path == CONSOLE_PREFIX or raw_path.startswith(CONSOLE_PREFIX + "/")
 
 
 class RequestTimeoutError(RoleportError):
@@ -102,12 +111,19 @@ class RoleportApp:
     """The ASGI application."""
 
     def __init__(self, settings: Settings, store: SqlStore, pipeline: Pipeline,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, console: ConsoleApp | None = None) -> None:
         self.settings = settings
         self.store = store
         self.pipeline = pipeline
         self.metrics = metrics
+        self.console = console
         self.started = time.time()
+        #: requests past their body and not yet answered (on this worker's loop only)
+        self.pending = 0
+        #: requests refused because ``pending`` was at settings.max_pending_requests
+        self.overloaded = 0
+        self.request_throttle: RequestThrottle | None = None
+        self.auth_throttle: FailedAuthThrottle | None = None
         self._loop_queue = LoopQueue() if settings.requests_on_loop else None
         self._executor = ThreadPoolExecutor(max_workers=settings.threads,
                                             thread_name_prefix="roleport")
@@ -140,8 +156,20 @@ class RoleportApp:
         elif request.raw_path == METRICS_PATH and request.method == "GET":
             response = Response(200, [("Content-Type", CONTENT_TYPE_LATEST)],
                                 generate_latest(self.metrics.registry))
+        elif self.console is not None and _is_console(request.raw_path):
+            response = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.console.handle, request, outcome)
+        elif self.pending >= self.settings.max_pending_requests:
+            self.overloaded += 1
+            response = self.pipeline.refuse(request, ServiceUnavailableError(
+                "The server is busy: too many requests are waiting. Retry shortly.",
+                retry_after_seconds=1), outcome)
         else:
-            response, outcome = await self._handle(request, outcome)
+            self.pending += 1
+            try:
+                response, outcome = await self._handle(request, outcome)
+            finally:
+                self.pending -= 1
         await self._send(send, response)
         self._record(request, response, outcome, time.perf_counter() - started)
 
@@ -228,8 +256,12 @@ class RoleportApp:
 
 
 def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
-               clock: Clock | None = None, keyring: Keyring | None = None) -> RoleportApp:
-    """Wire the services, providers and pipeline for ``settings`` (storage is ready)."""
+               clock: Clock | None = None, keyring: Keyring | None = None,
+               rate_table: SharedBuckets | None = None) -> RoleportApp:
+    """Wire the services, providers and pipeline for ``settings`` (storage is ready).
+
+    ``rate_table`` holds the rate limits' buckets; pass one made before forking the
+    workers so that they count together (by default the process gets its own)."""
     clock = clock or SystemClock()
     services = build_services(settings, store, clock, server_key, keyring)
     providers: dict[str, Any] = {
@@ -239,16 +271,36 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
         "iam": IamProvider(services.roles),
         "sts": StsProvider(services.issuer),
     }
-    lookup = CredentialLookup(AccessKeyLookup(store),
-                              SessionTokenLookup(services.session_credentials))
+    long_term = AccessKeyLookup(store)
+    lookup = CredentialLookup(long_term, SessionTokenLookup(services.session_credentials))
     metrics = Metrics()
     sessions = build_sessions_provider(settings, store, clock, services.issuer, metrics,
                                        changes=services.changes)
-    throttle = None
+    throttle = limits = None
+    if settings.auth_failure_rate > 0 or settings.request_rates.any:
+        rate_table = rate_table or SharedBuckets(groups=1024)
     if settings.auth_failure_rate > 0:
         throttle = FailedAuthThrottle(Rate(settings.auth_failure_rate,
-                                           settings.auth_failure_burst))
+                                           settings.auth_failure_burst), table=rate_table)
+    if settings.request_rates.any:
+        limits = RequestThrottle(settings.request_rates, rate_table)
     pipeline = Pipeline(providers, lookup, clock,
                         max_skew_seconds=settings.max_clock_skew_seconds,
-                        x509_handler=sessions.create_session, throttle=throttle)
-    return RoleportApp(settings, store, pipeline, metrics)
+                        x509_handler=sessions.create_session, throttle=throttle,
+                        limits=limits)
+    console = None
+    if settings.console:
+        # the same key cache and failed-auth throttle as the API: guessing a secret through
+        # the sign-in form counts against the same buckets as through SigV4
+        console = ConsoleApp(services=services, actions=providers["rolesanywhere"],
+                             lookup=long_term,
+                             tokens=SessionTokens(keyring or Keyring.of(server_key),
+                                                  settings.console_session_seconds),
+                             throttle=throttle, clock=clock, https=not settings.http,
+                             default_region=settings.region)
+    app = RoleportApp(settings, store, pipeline, metrics, console)
+    #: for metrics: ``request_throttle.throttled`` (a Counter by limit name, this process)
+    #: and its ``on_throttle`` callback; ``app.overloaded`` counts full-queue refusals
+    app.request_throttle = limits
+    app.auth_throttle = throttle
+    return app

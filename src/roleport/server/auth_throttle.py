@@ -15,7 +15,8 @@ never takes a token. When a bucket is empty:
 
 Throttled requests get AWS's throttling error (``ThrottlingException``, HTTP 429, for Roles
 Anywhere; ``Throttling``, HTTP 400, for IAM and STS), which SDKs back off on and retry.
-Counts are per worker process and per replica (see :mod:`roleport.server.ratelimit`).
+Counts are shared by the workers of a server (given the server's
+:class:`~roleport.server.shared_buckets.SharedBuckets` table) and kept per replica.
 """
 
 from __future__ import annotations
@@ -24,9 +25,13 @@ import ipaddress
 import math
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from roleport.errors import ThrottlingError
 from roleport.server.ratelimit import Rate, TokenBuckets
+
+if TYPE_CHECKING:
+    from roleport.server.shared_buckets import SharedBuckets
 
 #: authentication failures counted against the source address / against the access key
 SOURCE_FAILURES = frozenset({"signature", "unknown-key", "invalid-token"})
@@ -47,9 +52,16 @@ def source_key(address: str) -> str:
 
 
 class FailedAuthThrottle:
-    def __init__(self, rate: Rate, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._sources = TokenBuckets(rate, clock=clock)
-        self._keys = TokenBuckets(rate, clock=clock)
+    def __init__(self, rate: Rate, *, clock: Callable[[], float] = time.monotonic,
+                 table: SharedBuckets | None = None) -> None:
+        self._sources: Any
+        self._keys: Any
+        if table is not None:  # shared by the workers
+            self._sources = table.buckets("auth-source", rate)
+            self._keys = table.buckets("auth-key", rate)
+        else:
+            self._sources = TokenBuckets(rate, clock=clock)
+            self._keys = TokenBuckets(rate, clock=clock)
 
     def check_source(self, address: str) -> None:
         """Refuse any request from a source whose failures emptied its bucket."""

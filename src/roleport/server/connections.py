@@ -69,7 +69,7 @@ def _error_response(status: str, code: str, message: str, extra: str = "") -> by
 def _busy_response() -> bytes:
     return _error_response("503 Service Unavailable", "ServiceUnavailableException",
                            "The server is at its connection limit. Retry shortly.",
-                           "Retry-After: 1\r\n")
+                           "Retry-After: 1\r\nx-amz-retry-after: 1000\r\n")
 
 
 def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> type:
@@ -83,6 +83,7 @@ def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> 
     class GuardedProtocol(base):  # type: ignore[misc, valid-type]
         _header_deadline: asyncio.TimerHandle | None = None
         _header_bytes = 0
+        _header_tail = b""  #: the last bytes counted, for a blank line split across reads
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -95,17 +96,26 @@ def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> 
             self._arm_header_deadline()
 
         def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            if self._request_in_progress():
-                self._disarm_header_deadline()
-                self._header_bytes = 0
-            elif not self.transport.is_closing():
-                self._header_bytes += len(data)
-                if self._header_bytes > limits.max_header_bytes:
+            if not self._request_in_progress() and not self.transport.is_closing():
+                # count the header bytes up to the blank line that ends them, before the
+                # parser sees them: headers completed by the read that crosses the limit
+                # (or sent in one read) must not slip through
+                seen = self._header_tail + data
+                end = seen.find(b"\r\n\r\n")
+                size = self._header_bytes + (len(data) if end < 0
+                                             else end + 4 - len(self._header_tail))
+                if size > limits.max_header_bytes:
                     log.info("connection closed: request headers over %d bytes",
                              limits.max_header_bytes)
                     self.transport.write(too_large)
                     self.transport.close()
+                    return
+                self._header_bytes += len(data)
+                self._header_tail = seen[-3:]
+            super().data_received(data)
+            if self._request_in_progress():
+                self._disarm_header_deadline()
+                self._header_bytes, self._header_tail = 0, b""
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
@@ -124,7 +134,7 @@ def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> 
 
         def _arm_header_deadline(self) -> None:
             self._disarm_header_deadline()
-            self._header_bytes = 0
+            self._header_bytes, self._header_tail = 0, b""
             self._header_deadline = self.loop.call_later(limits.header_timeout_seconds,
                                                          self._header_deadline_passed)
 

@@ -33,11 +33,11 @@ from roleport.errors import (
     InternalError,
     RoleportError,
     ServiceUnavailableError,
-    ThrottlingError,
 )
 from roleport.offload import MoveToThread
 from roleport.server.auth_throttle import FailedAuthThrottle
 from roleport.server.http import Request
+from roleport.server.request_limits import RequestThrottle
 from roleport.spec.models import Service, services_for_signing_name
 from roleport.spec.parser import parse_form, parse_query, parse_rest_json
 from roleport.spec.router import Match, QueryRouter, RestRouter
@@ -80,13 +80,15 @@ class Pipeline:
     def __init__(self, providers: dict[str, Any], lookup: Callable[..., Any], clock: Clock,
                  *, max_skew_seconds: int = 300,
                  x509_handler: Callable[[Request, Match, dict[str, Any], Outcome], dict] | None
-                 = None, throttle: FailedAuthThrottle | None = None) -> None:
+                 = None, throttle: FailedAuthThrottle | None = None,
+                 limits: RequestThrottle | None = None) -> None:
         self._providers = providers
         self._lookup = lookup
         self._clock = clock
         self._max_skew = timedelta(seconds=max_skew_seconds)
         self._x509_handler = x509_handler
         self._throttle = throttle
+        self._limits = limits
         self._rest_routers: dict[str, RestRouter] = {}
         self._query_routers: dict[str, QueryRouter] = {}
         self._methods: dict[tuple[str, str], Callable[..., Any]] = {}
@@ -169,6 +171,10 @@ class Pipeline:
             if scope is None:
                 self._explain_unreadable_signature(request)
             signing_name, region = scope
+            if request.header_map.get("authorization", "").startswith(X509_PREFIX):
+                # only CreateSession is signed with a certificate: a scope naming another
+                # service is a bad signature (AWS: "Invalid signature"), not another API
+                signing_name = "rolesanywhere"
             services = self._services(signing_name)
             service = services[0]
             outcome.service = signing_name
@@ -199,11 +205,25 @@ class Pipeline:
                                 f"{request.request_id}.")
             return self._error(service, err, request, outcome)
 
+    def refuse(self, request: Request, exc: RoleportError, outcome: Outcome) -> Response:
+        """``exc`` in the error shape of the service the request names, without running
+        it (an overloaded worker's answer)."""
+        service = None
+        try:
+            scope = service_and_region_of(request.signing_request())
+            services = services_for_signing_name(scope[0]) if scope else ()
+            if services and services[0].name in self._providers:
+                service = services[0]
+                outcome.service = scope[0]  # type: ignore[index]
+        except RoleportError:
+            pass
+        return self._error(service, exc, request, outcome)
+
     def _error(self, service: Service | None, exc: RoleportError, request: Request,
                outcome: Outcome) -> Response:
-        if isinstance(exc, ThrottlingError) and service is not None \
+        if exc.query_code is not None and service is not None \
                 and service.protocol == "query":
-            exc.code, exc.status = exc.query_code, exc.query_status
+            exc.code, exc.status = exc.query_code, exc.query_status or exc.status
         outcome.error_code = exc.code
         if exc.detail:  # the precise cause: the access log line, never the response
             outcome.notes["cause"] = exc.detail
@@ -232,6 +252,14 @@ class Pipeline:
                 "(AWS4-X509-*); every other operation with AWS4-HMAC-SHA256."
                 if is_sessions else f"Operation {match.operation.name} must be signed with "
                 "AWS4-HMAC-SHA256, not an X.509 certificate.")
+        if self._limits is not None:
+            if x509:  # before any cryptography
+                self._limits.create_session(request.client,
+                                            request.header_map.get("x-amz-x509", ""))
+            else:
+                assert identity is not None
+                self._limits.authenticated(signing_name, match.operation.name,
+                                           identity.access_key_id)
         params = parse_rest_json(match.operation, match.path_params, request.query,
                                  request.header_map, request.body)
         validate(match.operation.input_shape, params)
@@ -261,6 +289,9 @@ class Pipeline:
         outcome.principal = identity.principal_arn
         match = self._query_router(service).match(form)
         outcome.operation = match.operation.name
+        if self._limits is not None:
+            self._limits.authenticated(service.name, match.operation.name,
+                                       identity.access_key_id)
         params = parse_query(match.operation, form)
         validate(match.operation.input_shape, params)
         refuse_unsupported(service.name, match.operation.name, params)

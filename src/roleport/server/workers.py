@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import signal
 import socket
@@ -53,6 +54,44 @@ def make_uvicorn_server(config: Any) -> Any:
             await super().shutdown(sockets)
 
     return Server(config)
+
+
+def available_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """The cores this process may use: its CPU affinity, bounded by the cgroup's CPU quota
+    (a container given 2 CPUs on a 64-core host gets 2, not 64). At least 1."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota(cgroup_root)
+    if quota is not None:
+        cpus = min(cpus, max(1, math.ceil(quota)))
+    return max(1, cpus)
+
+
+def _cgroup_cpu_quota(root: str) -> float | None:
+    """CPUs allowed by the cgroup (v2 ``cpu.max``, else v1 ``cpu.cfs_quota_us`` over
+    ``cpu.cfs_period_us``), or None when there is no quota or it cannot be read."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open(os.path.join(root, "cpu.max")) as fh:
+            quota, period = fh.read().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    with contextlib.suppress(OSError, ValueError):
+        with open(os.path.join(root, "cpu", "cpu.cfs_quota_us")) as fh:
+            quota_us = int(fh.read())
+        with open(os.path.join(root, "cpu", "cpu.cfs_period_us")) as fh:
+            period_us = int(fh.read())
+        return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
+    return None
+
+
+def resolve_workers(value: str | int, *, limit: int = 64) -> int:
+    """``--workers``: a number, or ``auto`` for one worker per available core."""
+    if isinstance(value, int):
+        return value
+    if value == "auto":
+        return min(limit, available_cpus())
+    return int(value)
 
 
 def reuse_port_supported() -> bool:

@@ -140,6 +140,15 @@ def _error_status(service: Service | None, error: RoleportError) -> int:
     return error.status
 
 
+def retry_after_headers(error: RoleportError) -> list[tuple[str, str]]:
+    """``Retry-After`` (seconds: RFC 9110, read by most HTTP clients and several SDKs) and
+    ``x-amz-retry-after`` (milliseconds: what botocore's standard retry mode reads)."""
+    seconds = error.fields.get("retryAfterSeconds")
+    if seconds is None:
+        return []
+    return [("Retry-After", str(seconds)), ("x-amz-retry-after", str(int(seconds) * 1000))]
+
+
 def serialize_error(service: Service | None, error: RoleportError, request_id: str) -> Response:
     status = _error_status(service, error)
     if service is not None and service.protocol == "query":
@@ -148,8 +157,7 @@ def serialize_error(service: Service | None, error: RoleportError, request_id: s
     body.update({k: v for k, v in error.fields.items() if v is not None})
     headers = [("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", error.code),
                ("Content-Type", "application/json")]
-    if error.fields.get("retryAfterSeconds") is not None:
-        headers.append(("Retry-After", str(error.fields["retryAfterSeconds"])))
+    headers += retry_after_headers(error)
     return Response(status, headers, json.dumps(body, separators=(",", ":")).encode())
 
 
@@ -225,8 +233,7 @@ def _query_error(service: Service, error: RoleportError, status: int,
             f"<Code>{escape(code)}</Code><Message>{escape(error.message)}</Message>"
             f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>")
     headers = [("x-amzn-RequestId", request_id), ("Content-Type", "text/xml")]
-    if error.fields.get("retryAfterSeconds") is not None:
-        headers.append(("Retry-After", str(error.fields["retryAfterSeconds"])))
+    headers += retry_after_headers(error)
     return Response(status, headers, body.encode())
 
 

@@ -94,6 +94,18 @@ def role_facts(role: Role) -> trust.RoleFacts:
                            max_session_duration=role.max_session_duration)
 
 
+def check_assume_role(role: trust.RoleFacts | None, request: AssumeRoleRequest,
+                      now: datetime) -> int:
+    """Every check of an AssumeRole on ``role`` (None: no such role), without issuing;
+    returns the PackedPolicySize. What the built-in issuer and ``roleport explain`` run."""
+    ask = request.ask()
+    if role is None:
+        trust.check_inputs(ask)
+        log.info("refusing %s: no such role", request.role_arn)
+        raise AssumeRoleDenied(request.role_arn, None)
+    return trust.check_all(role, ask, now, same_account=request.principal_arn is None)
+
+
 class BuiltinIssuer:
     """Roles from Roleport's registry; credentials minted here, verifiable anywhere."""
 
@@ -105,14 +117,9 @@ class BuiltinIssuer:
 
     def assume_role(self, request: AssumeRoleRequest) -> IssuedCredentials:
         now = self.clock.now()
-        ask = request.ask()
         role = self.roles.find_by_arn(request.role_arn)
-        if role is None:
-            trust.check_inputs(ask)
-            log.info("refusing %s: no such role", request.role_arn)
-            raise AssumeRoleDenied(request.role_arn)
-        facts = role_facts(role)
-        packed = trust.check_all(facts, ask, now, same_account=request.principal_arn is None)
+        packed = check_assume_role(role_facts(role) if role else None, request, now)
+        assert role is not None  # check_assume_role refuses an unknown role
         minted = self.credentials.mint(
             account_id=role.account_id, role_arn=role.arn, role_id=role.role_id,
             session_name=request.role_session_name, duration_seconds=request.duration_seconds,

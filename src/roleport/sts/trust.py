@@ -206,11 +206,14 @@ def check_trust(role: RoleFacts, ask: Ask, now: datetime) -> None:
         ctx = request.with_action(action)
         effect = effect_of([doc], ctx)
         if effect != "Allow":
+            why = evaluate([doc], ctx).reason
             log.info("trust policy of %s refuses %s for %s (session %s): %s", role.arn, action,
-                     principal, ask.session_name, evaluate([doc], ctx).reason)
+                     principal, ask.session_name, why)
             how = "explicitly denies" if effect == "ExplicitDeny" else "does not allow"
-            raise _deny(ask.role_arn, f"The role's trust policy {how} {action} for this "
-                                      f"request.")
+            denied = _deny(ask.role_arn, f"The role's trust policy {how} {action} for this "
+                                         f"request.")
+            denied.detail = why  # for operators (audit trail, roleport explain), not callers
+            raise denied
         if log.isEnabledFor(logging.DEBUG):
             log.debug("trust policy of %s allows %s: %s", role.arn, action,
                       evaluate([doc], ctx).reason)

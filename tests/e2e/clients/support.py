@@ -81,8 +81,14 @@ def post_session(server: RoleportServer, leaf: IssuedCertificate, *,
                  headers: list[tuple[str, str]] | None = None,
                  signed_headers: list[str] | None = None, algorithm: str | None = None,
                  now: datetime | None = None, region: str | None = None,
-                 chunked: bool = False) -> httpx.Response:
-    """Sign and send one CreateSession; returns the raw response."""
+                 chunked: bool = False, credential: str | None = None,
+                 tamper: Callable[[list[tuple[str, str]], bytes],
+                                  tuple[list[tuple[str, str]], bytes]] | None = None,
+                 ) -> httpx.Response:
+    """Sign and send one CreateSession; returns the raw response.
+
+    ``credential`` replaces the serial in ``Credential=``; ``tamper`` changes the signed
+    headers and body before they are sent (a forged or broken request)."""
     netloc = urlsplit(server.endpoint).netloc
     payload = body if isinstance(body, bytes) else json.dumps(body or {}).encode()
     raw_query = urlencode(query or {}, safe="", quote_via=_quote)
@@ -92,9 +98,11 @@ def post_session(server: RoleportServer, leaf: IssuedCertificate, *,
         certificate=leaf.certificate, sign=sign or leaf.key.sign,
         region=region or server.region, now=now or datetime.now(UTC),
         chain=leaf.intermediates if chain is None else chain, algorithm=algorithm,
-        signed_headers=signed_headers)
+        signed_headers=signed_headers, credential=credential)
     url = f"{server.endpoint}/sessions" + (f"?{raw_query}" if raw_query else "")
     sent = [(n, v) for n, v in request.headers if n != "host"]
+    if tamper is not None:
+        sent, payload = tamper(sent, payload)
     content: Any = iter([payload]) if chunked else payload  # an iterator goes chunked
     return httpx.post(url, content=content, headers=sent, verify=tls_context(server),
                       timeout=30)

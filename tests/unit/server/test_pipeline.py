@@ -71,3 +71,38 @@ def test_a_request_that_must_wait_on_the_network_leaves_the_loop_unanswered():
     response = pipeline.handle(signed_request("/crls"), Outcome())
     assert response.status == 200
     assert json.loads(response.body) == {"crls": []}
+
+
+def _sts_request() -> Request:
+    body = b"Action=GetCallerIdentity&Version=2011-06-15"
+    headers = [("host", "roleport.test"),
+               ("content-type", "application/x-www-form-urlencoded")]
+    done = sign_request(SigningRequest("POST", "/", "", headers, body),
+                        access_key_id="AKIAEXAMPLE", secret_access_key="secret",
+                        region="us-east-1", service="sts", now=datetime.now(timezone.utc))
+    return Request("POST", "/", "", done.headers, body, request_id="req-9")
+
+
+def test_refusing_a_request_answers_in_the_shape_of_the_service_it_names():
+    from roleport.errors import ServiceUnavailableError
+
+    pipeline = Pipeline({"rolesanywhere": Exploding(), "sts": Exploding()}, lookup,
+                        SystemClock())
+
+    def busy() -> ServiceUnavailableError:
+        return ServiceUnavailableError("busy", retry_after_seconds=1)
+
+    outcome = Outcome()
+    query = pipeline.refuse(_sts_request(), busy(), outcome)
+    assert query.status == 503 and b"<Code>ServiceUnavailable</Code>" in query.body
+    assert b"<Type>Receiver</Type>" in query.body
+    assert (outcome.service, outcome.error_code) == ("sts", "ServiceUnavailable")
+    assert dict(query.headers)["x-amz-retry-after"] == "1000"
+    rest = pipeline.refuse(signed_request("/trustanchors"), busy(), Outcome())
+    assert rest.status == 503 and json.loads(rest.body) == {"message": "busy",
+                                                            "retryAfterSeconds": 1}
+    assert dict(rest.headers)["x-amzn-ErrorType"] == "ServiceUnavailableException"
+    assert dict(rest.headers)["Retry-After"] == "1"
+    unsigned = pipeline.refuse(Request("GET", "/", "", [], b"", request_id="r"), busy(),
+                               Outcome())
+    assert unsigned.status == 503 and b"busy" in unsigned.body  # JSON, no service known

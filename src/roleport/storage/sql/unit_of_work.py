@@ -6,11 +6,12 @@ an exception rolls everything back, so a failed request leaves nothing half-writ
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from roleport.domain.context import Scope
 from roleport.storage.base import StorageError
@@ -39,7 +40,7 @@ class SqlUnitOfWork:
                 # statement sees a consistent snapshot) and saves a BEGIN/ROLLBACK pair
                 conn.execution_options(sqlite_begin="IMMEDIATE" if self._write else "NONE")
             conn.begin()
-        except OperationalError as exc:
+        except (OperationalError, InterfaceError) as exc:
             raise StorageError(f"database unavailable: {exc.orig}") from None
         self._conn = conn
         lockable = not self._sqlite
@@ -78,13 +79,25 @@ class SqlUnitOfWork:
                 except DBAPIError as err:
                     raise StorageError(f"commit failed: {err.orig}") from None
             else:
-                conn.rollback()
+                try:
+                    conn.rollback()
+                except DBAPIError as err:  # the connection went away with the database
+                    if exc is None:
+                        raise StorageError(f"database error: {err.orig}") from None
         finally:
-            conn.close()
+            with contextlib.suppress(DBAPIError):
+                conn.close()
         if isinstance(exc, IntegrityError):
             raise _conflict(exc) from None
-        if isinstance(exc, OperationalError):
-            raise StorageError(f"database error: {exc.orig}") from None
+        if _unavailable(exc):
+            raise StorageError(f"database error: {exc.orig}") from None  # type: ignore[union-attr]
+
+
+def _unavailable(exc: BaseException | None) -> bool:
+    """A driver error that says the database cannot be reached or the connection broke
+    (a stopped server, a reset connection), as opposed to a bug in a statement."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 class SqlStore:
