@@ -12,8 +12,9 @@ record of the certificate keeps it too, so an operator can answer "why was this
 certificate refused" without guessing.
 
 Every attempt whose trust anchor exists and whose certificate parsed updates the subject
-of its X.509 subject DN (an X.509-SVID without one: of its SPIFFE ID; created on first sight): ``lastSeenAt``, the most recent
-certificates with ``failed`` and the reason, and the instance properties sent.
+of its X.509 subject DN (an X.509-SVID without one: of its SPIFFE ID; created on first
+sight): ``lastSeenAt``, the most recent certificates with ``failed`` and the reason, and
+the instance properties sent.
 """
 
 from __future__ import annotations
