@@ -63,6 +63,19 @@ class Settings:
     #: CreateSession: CRL distribution point fetches (trust anchors with crlDpRevocationEnabled)
     crl_fetch_timeout_seconds: float = 5.0
     crl_fetch_max_bytes: int = 1024 * 1024
+    #: CreateSession: OCSP requests (trust anchors tagged ``roleport:ocsp``)
+    ocsp_timeout_seconds: float = 5.0
+    #: SPIFFE: ``trust-domain=https-url-or-file`` bundles that anchors tagged
+    #: ``roleport:spiffeTrustDomain`` follow (see roleport.domain.spiffe)
+    spiffe_bundles: tuple[str, ...] = ()
+    spiffe_bundle_ca: Path | None = None
+    spiffe_max_staleness_seconds: float = 3600.0
+    spiffe_default_refresh_seconds: float = 300.0
+    #: AWS_ACM_PCA trust anchors: where the Private CA is read (None: AWS's regional
+    #: endpoint), with which AWS profile (None: the usual AWS credential chain)
+    acm_pca_endpoint: str | None = None
+    acm_pca_profile: str | None = None
+    acm_pca_timeout_seconds: float = 5.0
     #: upstream mode: roles from this IAM, credentials from this STS (``aws`` = AWS's own
     #: endpoints); credentials for it from the usual AWS environment variables or profile
     upstream_endpoint: str | None = None

@@ -90,8 +90,6 @@ def test_more_certificates_than_the_quota_is_refused(ra, pki):
 
 
 @pytest.mark.parametrize("source_type,data", [
-    ("AWS_ACM_PCA", {"acmPcaArn": "arn:aws:acm-pca:us-east-1:123456789012:"
-                                  "certificate-authority/x"}),
     ("SELF_SIGNED_REPOSITORY", {"x509CertificateData": "x"}),
 ])
 def test_unsupported_source_types_get_a_clear_validation_error(ra, source_type, data):

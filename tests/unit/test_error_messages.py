@@ -26,7 +26,7 @@ OWN_FIXED_MESSAGES = {"ExpiredSessionToken", "InvalidSessionToken"}
 #: fixed words; a CrlFetchError becomes an audit reason (CreateSession says only that the
 #: revocation status could not be checked)
 # SystemExit: start-up failures, printed to the operator who started the server
-NEVER_SENT = {"StorageError", "CrlFetchError", "SystemExit"}
+NEVER_SENT = {"StorageError", "CrlFetchError", "FetchError", "SystemExit"}
 
 
 def _server_modules():

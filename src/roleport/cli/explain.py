@@ -17,6 +17,7 @@ from roleport.client.explain import (
     explain,
     profile_from_api,
     role_from_api,
+    tags_from_api,
     trust_anchor_from_api,
 )
 
@@ -61,6 +62,25 @@ class _Unreadable(click.ClickException):
               help="IAM GetRole output (JSON), to evaluate the role's trust policy.")
 @click.option("--crl", "crl_files", multiple=True, type=_FILE,
               help="A CRL imported on the trust anchor (PEM or DER; with files). Repeatable.")
+@click.option("--trust-anchor-tags-file", type=_FILE, default=None,
+              help="ListTagsForResource output (JSON) of the trust anchor, with files: its "
+                   "roleport:ocsp and roleport:spiffeTrustDomain tags turn on the OCSP and "
+                   "SPIFFE checks (read from the server with --endpoint).")
+@click.option("--ca-certificate", type=_FILE, default=None,
+              help="The CA certificate (PEM) of an AWS_ACM_PCA trust anchor: the server's "
+                   "snapshot is not in GetTrustAnchor output. Without it the certificate "
+                   "check of such an anchor is skipped.")
+@click.option("--spiffe-bundle", "spiffe_bundles", multiple=True,
+              metavar="TRUST_DOMAIN=URL|FILE",
+              help="The SPIFFE bundle of a trust domain, as given to roleport serve. Without "
+                   "it an anchor following a bundle is checked against the authorities it "
+                   "holds (the bundle as the server last read it). Repeatable.")
+@click.option("--spiffe-bundle-ca", type=_FILE, default=None,
+              help="CA bundle for the SPIFFE bundle endpoints' TLS certificates.")
+@click.option("--ocsp-timeout", type=click.FloatRange(0.1, 60), default=5.0,
+              show_default=True,
+              help="Seconds to wait for an OCSP responder (anchors tagged roleport:ocsp); "
+                   "one that cannot be reached from here skips the revocation check.")
 @click.option("--role-session-name", default=None, help="roleSessionName to request.")
 @click.option("--duration-seconds", type=click.IntRange(900, 43200), default=None,
               help="durationSeconds to request.")
@@ -77,7 +97,10 @@ def explain_command(certificate: Path, chains: tuple[Path, ...], private_key: Pa
                     ca_bundle: str | None, aws_profile: str | None,
                     trust_anchor_file: Path | None, profile_file: Path | None,
                     role_file: Path | None, crl_files: tuple[Path, ...],
-                    role_session_name: str | None, duration_seconds: int | None,
+                    trust_anchor_tags_file: Path | None, ca_certificate: Path | None,
+                    spiffe_bundles: tuple[str, ...], spiffe_bundle_ca: Path | None,
+                    ocsp_timeout: float, role_session_name: str | None,
+                    duration_seconds: int | None,
                     at: datetime | None, strict_signing: bool, invalid_tag_values: str,
                     as_json: bool) -> None:
     """Run every CreateSession check on CERTIFICATE (PEM or DER), offline, in AWS's order,
@@ -87,14 +110,16 @@ def explain_command(certificate: Path, chains: tuple[Path, ...], private_key: Pa
     account's admin keys) or from files (--trust-anchor-file, --profile-file,
     --role-file, --crl: the JSON the AWS CLI prints for get-trust-anchor, get-profile
     and iam get-role). The checks are the server's own code, so the verdict is the
-    server's.
+    server's. Roleport's tag-driven checks run too: OCSP (asked from here; a responder
+    that cannot be reached skips the revocation check) and SPIFFE X.509-SVIDs.
 
     Exit codes: 0 the exchange would succeed; 1 it would be refused (the first FAIL is
     what the server answers); 2 bad usage; 3 the inputs could not be read (a file, the
     server); 4 every check that ran passed, but one was skipped (without --private-key
-    the signature, without --role-file the trust policy).
+    the signature, without --role-file the trust policy, an OCSP responder out of reach).
     """
     from roleport.crypto.errors import CryptoError
+    from roleport.domain.revocation import OcspChecker, ocsp_mode
     from roleport.domain.session_checks import SessionSettings
 
     leaf, chain, key = _read_credential(certificate, chains, private_key, key_password)
@@ -105,19 +130,25 @@ def explain_command(certificate: Path, chains: tuple[Path, ...], private_key: Pa
         inputs = (_from_server(endpoint, region, ca_bundle, aws_profile, trust_anchor,
                                profile, role) if endpoint and not trust_anchor_file
                   else _from_files(trust_anchor_file, profile_file, role_file, crl_files,
-                                   trust_anchor, profile, role))
+                                   trust_anchor, profile, role, trust_anchor_tags_file))
+        if ca_certificate is not None and inputs["anchor"] is not None:
+            inputs["anchor"].ca_snapshot = ca_certificate.read_text()
     except (OSError, ValueError, KeyError, CryptoError) as exc:
         raise _Unreadable(f"cannot read the resources: {exc}") from None
-    distribution_points = None
+    from roleport.server.crl_fetcher import HttpCrlFetcher, HttpOcspFetcher
+
+    distribution_points = ocsp = None
     if inputs["anchor"] is not None and inputs["anchor"].crl_dp_revocation_enabled:
         from roleport.domain.revocation import DistributionPointCache
-        from roleport.server.crl_fetcher import HttpCrlFetcher
 
         distribution_points = DistributionPointCache(HttpCrlFetcher())
     settings = SessionSettings(lenient=not strict_signing, invalid_tag_values=invalid_tag_values)
+    if inputs["anchor"] is not None and ocsp_mode(inputs["anchor"].tags) is not None:
+        ocsp = OcspChecker(HttpOcspFetcher(timeout=ocsp_timeout), max_skew=settings.max_skew)
     done = explain(leaf, chain, key, settings=settings, role_session_name=role_session_name,
                    duration_seconds=duration_seconds, distribution_points=distribution_points,
-                   now=at.replace(tzinfo=UTC) if at else None, **inputs)
+                   now=at.replace(tzinfo=UTC) if at else None, ocsp=ocsp,
+                   spiffe=_spiffe(spiffe_bundles, spiffe_bundle_ca), **inputs)
     click.echo(json.dumps(done.as_json(), indent=2) if as_json else render(done))
     sys.exit(done.exit_code)
 
@@ -147,8 +178,9 @@ def render(done: Explanation) -> str:
         lines.append(f"REFUSED by the {refused.check} check: 403 \"{refused.message}\"")
     elif not done.complete:
         skipped = ", ".join(r.check for r in done.results if r.status == "skipped")
-        lines.append(f"WOULD SUCCEED as far as checked: {skipped} not checked (give "
-                     f"--private-key for the signature, --role-file for the trust policy)")
+        lines.append(f"WOULD SUCCEED as far as checked: {skipped} not checked (see the "
+                     f"SKIP lines: --private-key for the signature, --role-file for the "
+                     f"trust policy)")
     else:
         lines.append("WOULD SUCCEED: CreateSession issues credentials")
     return "\n".join(lines)
@@ -174,17 +206,32 @@ def _read_credential(certificate: Path, chains: tuple[Path, ...], private_key: P
     return leaf, chain, key
 
 
+def _spiffe(entries: tuple[str, ...], ca_file: Path | None) -> Any:
+    """The SPIFFE bundles given (``TRUST_DOMAIN=URL|FILE``), fetched as the server does."""
+    if not entries:
+        return None
+    from roleport.cli.serve import _spiffe_bundles
+    from roleport.domain.spiffe import BundlePaths, SpiffeBundles
+    from roleport.server.crl_fetcher import SpiffeBundleFetcher
+
+    sources = dict(entry.split("=", 1) for entry in _spiffe_bundles(entries))
+    return BundlePaths(SpiffeBundles(sources, SpiffeBundleFetcher(
+        ca_file=str(ca_file) if ca_file else None)))
+
+
 def _role_arn(role: str, account: str) -> str:
     return role if role.startswith("arn:") else f"arn:aws:iam::{account}:role/{role}"
 
 
 def _from_files(anchor_file: Path | None, profile_file: Path | None, role_file: Path | None,
                 crl_files: tuple[Path, ...], anchor_ref: str | None, profile_ref: str | None,
-                role: str | None) -> dict[str, Any]:
+                role: str | None, tags_file: Path | None = None) -> dict[str, Any]:
     from roleport.crypto.crls import load_crl
 
     assert anchor_file is not None and profile_file is not None
     anchor = trust_anchor_from_api(json.loads(anchor_file.read_text()))
+    if tags_file is not None:
+        anchor.tags = tags_from_api(json.loads(tags_file.read_text()))
     found = profile_from_api(json.loads(profile_file.read_text()))
     facts = role_from_api(json.loads(role_file.read_text())) if role_file else None
     role_arn = _role_arn(role, anchor.account_id) if role else (
@@ -222,6 +269,8 @@ def _from_server(endpoint: str, region: str | None, ca_bundle: str | None,
     try:
         anchor = found(lambda: trust_anchor_from_api(
             ra.get_trust_anchor(trustAnchorId=anchor_ref)))
+        if anchor is not None:  # roleport:ocsp, roleport:spiffeTrustDomain
+            anchor.tags = tags_from_api(ra.list_tags_for_resource(resourceArn=anchor.arn))
         account = anchor.account_id if anchor else (
             anchor_ref.split(":")[4] if anchor_ref.startswith("arn:")
             else session.client("sts", **options).get_caller_identity()["Account"])

@@ -178,6 +178,40 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path,  
               default=1024 * 1024, show_default=True,
               type=click.IntRange(1024, 64 * 1024 * 1024),
               help="Largest CRL accepted from a distribution point.")
+@click.option("--ocsp-timeout", envvar="ROLEPORT_OCSP_TIMEOUT", default=5.0,
+              show_default=True, type=click.FloatRange(0.1, 60),
+              help="Seconds to wait for an OCSP responder (trust anchors tagged "
+                   "roleport:ocsp=enabled|soft-fail; docs/trust-sources.md).")
+@click.option("--acm-pca-endpoint", envvar="ROLEPORT_ACM_PCA_ENDPOINT", default=None,
+              metavar="URL",
+              help="AWS_ACM_PCA trust anchors: the ACM Private CA endpoint their CA "
+                   "certificate is read from (default: AWS's endpoint of the CA's region). "
+                   "Credentials: the usual AWS_* variables or --acm-pca-profile.")
+@click.option("--acm-pca-profile", envvar="ROLEPORT_ACM_PCA_PROFILE", default=None,
+              help="AWS profile whose credentials read ACM Private CAs (needs "
+                   "acm-pca:DescribeCertificateAuthority and "
+                   "acm-pca:GetCertificateAuthorityCertificate).")
+@click.option("--acm-pca-timeout", envvar="ROLEPORT_ACM_PCA_TIMEOUT", default=5.0,
+              show_default=True, type=click.FloatRange(0.1, 120),
+              help="Seconds to wait for the ACM Private CA endpoint to connect, and again "
+                   "to answer.")
+@click.option("--spiffe-bundle", "spiffe_bundles", envvar="ROLEPORT_SPIFFE_BUNDLE",
+              multiple=True, metavar="TRUST_DOMAIN=URL|FILE",
+              help="A SPIFFE trust bundle (https_web bundle endpoint URL, or a local JWKS "
+                   "file) that trust anchors tagged roleport:spiffeTrustDomain=TRUST_DOMAIN "
+                   "follow; repeat for several trust domains (env: space-separated).")
+@click.option("--spiffe-bundle-ca", envvar="ROLEPORT_SPIFFE_BUNDLE_CA",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CA certificates (PEM) that authenticate bundle endpoints (default: the "
+                   "system's Web PKI roots).")
+@click.option("--spiffe-max-staleness", envvar="ROLEPORT_SPIFFE_MAX_STALENESS",
+              default=3600.0, show_default=True, type=click.FloatRange(1, 30 * 86400),
+              help="Seconds a SPIFFE bundle may go without a successful refresh before "
+                   "CreateSession refuses its SVIDs (fail closed).")
+@click.option("--spiffe-default-refresh", envvar="ROLEPORT_SPIFFE_DEFAULT_REFRESH",
+              default=300.0, show_default=True, type=click.FloatRange(1, 86400),
+              help="Seconds between bundle refreshes when the bundle has no "
+                   "spiffe_refresh_hint.")
 @click.option("--max-body-bytes", envvar="ROLEPORT_MAX_BODY_BYTES", default=1024 * 1024,
               show_default=True, type=click.IntRange(1024, 64 * 1024 * 1024),
               help="Largest request body accepted.")
@@ -311,7 +345,11 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path,  
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, region: str,
           account_id: str, plain_http: bool, tls_cert: Path | None, tls_key: Path | None,
           strict_signing: bool, invalid_tag_values: str, crl_fetch_timeout: float,
-          crl_fetch_max_bytes: int, max_body_bytes: int, header_timeout: float,
+          crl_fetch_max_bytes: int, ocsp_timeout: float, acm_pca_endpoint: str | None,
+          acm_pca_profile: str | None, acm_pca_timeout: float,
+          spiffe_bundles: tuple[str, ...], spiffe_bundle_ca: Path | None,
+          spiffe_max_staleness: float, spiffe_default_refresh: float, max_body_bytes: int,
+          header_timeout: float,
           body_timeout: float, keep_alive_timeout: float, max_connections: int,
           auth_failure_rate: float, auth_failure_burst: int,
           create_session_rate_per_certificate: Rate | None,
@@ -374,6 +412,11 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         sqlite_synchronous=sqlite_synchronous, strict_signing=strict_signing,
         invalid_tag_values=invalid_tag_values,
         crl_fetch_timeout_seconds=crl_fetch_timeout, crl_fetch_max_bytes=crl_fetch_max_bytes,
+        ocsp_timeout_seconds=ocsp_timeout, acm_pca_endpoint=acm_pca_endpoint or None,
+        acm_pca_profile=acm_pca_profile or None, acm_pca_timeout_seconds=acm_pca_timeout,
+        spiffe_bundles=_spiffe_bundles(spiffe_bundles), spiffe_bundle_ca=spiffe_bundle_ca,
+        spiffe_max_staleness_seconds=spiffe_max_staleness,
+        spiffe_default_refresh_seconds=spiffe_default_refresh,
         max_body_bytes=max_body_bytes,
         connection_limits=ConnectionLimits(
             header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout,
@@ -473,6 +516,27 @@ def _check_audit_log(audit_log: str | None, fail_closed: bool) -> None:
             raise click.BadParameter(f"cannot open {audit_log} for appending: "
                                      f"{exc.strerror or exc}", param_hint="--audit-log") \
                 from None
+def _spiffe_bundles(entries: tuple[str, ...]) -> tuple[str, ...]:
+    """``TRUST_DOMAIN=LOCATION`` entries, checked (a trust domain once)."""
+    from roleport.crypto.errors import CryptoError
+    from roleport.crypto.spiffe import parse_spiffe_id
+
+    seen = set()
+    for entry in entries:
+        domain, sep, location = entry.partition("=")
+        try:
+            parse_spiffe_id(f"spiffe://{domain}")
+        except CryptoError as exc:
+            raise click.BadParameter(f"{entry!r}: {exc.message}",
+                                     param_hint="--spiffe-bundle") from None
+        if not sep or not location:
+            raise click.BadParameter(f"{entry!r}: expected TRUST_DOMAIN=URL or "
+                                     f"TRUST_DOMAIN=FILE", param_hint="--spiffe-bundle")
+        if domain in seen:
+            raise click.BadParameter(f"trust domain {domain} given twice",
+                                     param_hint="--spiffe-bundle")
+        seen.add(domain)
+    return tuple(entries)
 
 
 def _preload_for_workers() -> None:

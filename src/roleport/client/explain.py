@@ -7,6 +7,16 @@ resources as the API shows them (``GetTrustAnchor``, ``GetProfile``, ``ListCrls`
 With the private key it signs a CreateSession request exactly as a client does and checks
 that signature too; without, the signature check is skipped. Every check that can still
 run after a failure does, and each failure comes with what to change (:func:`hint`).
+
+The trust anchor's tags (``ListTagsForResource``) carry Roleport's extensions: with
+``roleport:ocsp`` explain asks the OCSP responders itself (given an
+:class:`~roleport.domain.revocation.OcspChecker`) and, when none can be reached from
+here, reports the revocation check as skipped, saying so; with
+``roleport:spiffeTrustDomain`` it applies the X.509-SVID rules and builds the path to the
+SPIFFE bundle given (``BundlePaths``) or, without one, to the authorities the anchor
+holds (which the server keeps equal to the bundle). An ``AWS_ACM_PCA`` anchor's CA
+certificate is not part of ``GetTrustAnchor``: give it (``ca_snapshot``), or the
+certificate check is skipped.
 """
 
 from __future__ import annotations
@@ -26,8 +36,9 @@ from roleport.crypto.certificates import Certificate, load_pem_bundle
 from roleport.crypto.crls import Crl
 from roleport.crypto.keys import PrivateKey
 from roleport.domain import session_tags
-from roleport.domain.model import AttributeMapping, Profile, TrustAnchor
-from roleport.domain.revocation import DistributionPointCache
+from roleport.crypto.paths import TrustStore
+from roleport.domain.model import AttributeMapping, Profile, Tag, TrustAnchor
+from roleport.domain.revocation import OCSP_TAG, DistributionPointCache, OcspChecker
 from roleport.domain.session_checks import (
     CheckResult,
     SessionAudit,
@@ -37,12 +48,13 @@ from roleport.domain.session_checks import (
     Skipped,
     run_checks,
 )
+from roleport.domain.spiffe import BundlePaths
 from roleport.domain.trusted_identity import configured
 from roleport.errors import AuthenticationError
 from roleport.sts.issuer import AssumeRoleRequest, check_assume_role
 from roleport.sts.trust import RoleFacts
 
-__all__ = ["Explanation", "explain", "profile_from_api", "role_from_api",
+__all__ = ["Explanation", "explain", "profile_from_api", "role_from_api", "tags_from_api",
            "trust_anchor_from_api"]
 
 #: ``roleport explain`` exit codes
@@ -79,6 +91,11 @@ def trust_anchor_from_api(data: dict[str, Any]) -> TrustAnchor:
         crl_dp_revocation_enabled=bool(ta.get("crlDpRevocationEnabled")),
         notification_settings=[], created_at=_time(ta.get("createdAt")),
         updated_at=_time(ta.get("updatedAt")), alias_name=ta.get("aliasName"))
+
+
+def tags_from_api(data: dict[str, Any]) -> list[Tag]:
+    """Tags from ``ListTagsForResource`` output (``{"tags": [{"key":..., "value":...}]}``)."""
+    return [Tag(t["key"], t.get("value", "")) for t in data.get("tags") or []]
 
 
 def profile_from_api(data: dict[str, Any]) -> Profile:
@@ -205,11 +222,14 @@ def explain(certificate: Certificate, chain: Sequence[Certificate], key: Private
             now: datetime | None = None, settings: SessionSettings | None = None,
             distribution_points: DistributionPointCache | None = None,
             role_session_name: str | None = None, duration_seconds: int | None = None,
-            role_known: bool = True) -> Explanation:
+            role_known: bool = True, ocsp: OcspChecker | None = None,
+            spiffe: BundlePaths | None = None) -> Explanation:
     """Run every CreateSession check on these inputs, as the server would at ``now``.
 
     ``role`` None with ``role_known``: there is no such role (refused, as the server
-    does); without ``role_known``: nobody said (the trust policy check is skipped)."""
+    does); without ``role_known``: nobody said (the trust policy check is skipped).
+    ``ocsp`` asks the responders of anchors tagged ``roleport:ocsp`` (without it those
+    refuse, as a server without OCSP would); ``spiffe`` holds the SPIFFE bundles."""
     settings = settings or SessionSettings()
     now = now or datetime.now(UTC)
     ref = arns.parse_roles_anywhere(trust_anchor_arn)
@@ -229,7 +249,8 @@ def explain(certificate: Certificate, chain: Sequence[Certificate], key: Private
                              role_session_name=role_session_name)
     audit = SessionAudit()
     results, _ = run_checks(
-        SessionChecks(settings, distribution_points), request, audit, anchor=anchor,
+        SessionChecks(settings, distribution_points, _trust_store, ocsp=ocsp, spiffe=spiffe,
+                      explain=True), request, audit, anchor=anchor,
         profile=profile, crls=list(crls), now=now, keep_going=True,
         verify_signature=key is not None,
         assume=lambda ask: _assume(role, role_known, ask, now))
@@ -240,6 +261,14 @@ def explain(certificate: Certificate, chain: Sequence[Certificate], key: Private
         if text:
             done.hints[result.check] = text
     return done
+
+
+def _trust_store(anchor: TrustAnchor) -> TrustStore:
+    if anchor.certificate_bundle is None and anchor.source_type == "AWS_ACM_PCA":
+        raise Skipped("the trust anchor's source is AWS_ACM_PCA: its CA certificate (the "
+                      "server's snapshot) is not in GetTrustAnchor output; give it with "
+                      "--ca-certificate")
+    return TrustStore(load_pem_bundle(anchor.certificate_bundle or ""))
 
 
 def _assume(role: RoleFacts | None, role_known: bool, ask: AssumeRoleRequest,
@@ -279,6 +308,11 @@ def hint(result: CheckResult, *, certificate: Certificate, anchor: TrustAnchor |
     if check == "revocation":
         if "revoked" in reason:
             return "the certificate (or one above it) is revoked: issue a new certificate"
+        if "OCSP" in reason or OCSP_TAG in reason:
+            return (f"make the OCSP responder named in the certificate reachable from the "
+                    f"server and answering for it (signed by the issuer or a delegated "
+                    f"responder, echoing the nonce), or set the trust anchor's {OCSP_TAG} tag "
+                    f"to soft-fail or disabled")
         return ("make the certificate's CRL distribution point reachable from the server "
                 "and its CRL current, or turn crlDpRevocationEnabled off")
     if check == "role" and profile is not None:
@@ -322,6 +356,10 @@ def _certificate_hint(reason: str, certificate: Certificate,
         return "sign with an end-entity certificate (basicConstraints CA:FALSE)"
     if "at most" in reason:
         return "send at most 5 intermediate certificates in the chain"
+    if "SPIFFE" in reason or "SVID" in reason:
+        return ("sign with an X.509-SVID of the trust domain the anchor's "
+                "roleport:spiffeTrustDomain tag names (one spiffe:// URI SAN, CA:FALSE, "
+                "digitalSignature), issued under that trust domain's bundle")
     return None
 
 

@@ -86,6 +86,7 @@ class Certificate:
         "_mldsa_variant",
         "_not_after",
         "_not_before",
+        "_ocsp_urls",
         "_path_length",
         "_san_directory_names",
         "_san_dns",
@@ -183,6 +184,16 @@ class Certificate:
             for name in (point.full_name or [])
             if isinstance(name, x509.UniformResourceIdentifier)
             and name.value.lower().startswith(("http://", "https://"))
+        )
+
+        access = get(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+        assert access is None or isinstance(access, x509.AuthorityInformationAccess)
+        self._ocsp_urls = tuple(
+            d.access_location.value
+            for d in (access or [])
+            if d.access_method == x509.AuthorityInformationAccessOID.OCSP
+            and isinstance(d.access_location, x509.UniformResourceIdentifier)
+            and d.access_location.value.lower().startswith(("http://", "https://"))
         )
 
         ski = get(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
@@ -431,6 +442,11 @@ class Certificate:
         return list(self._crl_distribution_points)
 
     @property
+    def ocsp_urls(self) -> list[str]:
+        """HTTP(S) OCSP responder URIs of the authorityInfoAccess extension, in order."""
+        return list(self._ocsp_urls)
+
+    @property
     def subject_key_identifier(self) -> bytes | None:
         """subjectKeyIdentifier, if present."""
         return self._subject_key_identifier
@@ -635,12 +651,14 @@ def check_trust_anchor_certificate(cert: Certificate) -> None:
         raise CertificateError(f"certificate {weakness}")
 
 
-def check_end_entity_certificate(cert: Certificate, now: datetime) -> None:
+def check_end_entity_certificate(cert: Certificate, now: datetime, *,
+                                 allow_empty_subject: bool = False) -> None:
     """Check a CreateSession signing certificate against AWS's end-entity rules.
 
     X.509 v3; not a CA; keyUsage present and including digitalSignature; signed with
-    SHA-256 or stronger; non-empty subject; valid at ``now``; a key Roles Anywhere signs
-    with (RSA >= 2048 bits, EC P-256/P-384/P-521, ML-DSA-44/65/87).
+    SHA-256 or stronger; non-empty subject (unless ``allow_empty_subject``: X.509-SVIDs
+    may have none); valid at ``now``; a key Roles Anywhere signs with (RSA >= 2048 bits,
+    EC P-256/P-384/P-521, ML-DSA-44/65/87).
     """
     if cert.version != 3:
         raise CertificateError(f"certificate is X.509 version {cert.version}: version 3 required")
@@ -650,7 +668,7 @@ def check_end_entity_certificate(cert: Certificate, now: datetime) -> None:
     weakness = signature_weakness(cert.signature_algorithm_oid, cert.signature_hash)
     if weakness is not None:
         raise CertificateError(f"certificate {weakness}")
-    if cert.subject_is_empty:
+    if cert.subject_is_empty and not allow_empty_subject:
         raise CertificateError("certificate subject is empty: a non-empty subject is required")
     problem = cert.validity_problem(now)
     if problem is not None:

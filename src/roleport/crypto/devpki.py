@@ -93,6 +93,7 @@ _EKU = MappingProxyType({
     "server_auth": ExtendedKeyUsageOID.SERVER_AUTH,
     "code_signing": ExtendedKeyUsageOID.CODE_SIGNING,
     "email_protection": ExtendedKeyUsageOID.EMAIL_PROTECTION,
+    "ocsp_signing": ExtendedKeyUsageOID.OCSP_SIGNING,
 })
 
 
@@ -207,7 +208,7 @@ def issue_leaf(issuer: IssuedCertificate, cn: str | None = "roleport-dev-client"
                is_ca: bool = False, path_length: int | None = None,
                basic_constraints: bool = True, omit_aki: bool = False, omit_ski: bool = False,
                crl_distribution_points: Sequence[str] = (), serial: int | None = None,
-               version: int = 3) -> IssuedCertificate:
+               version: int = 3, ocsp_urls: Sequence[str] = ()) -> IssuedCertificate:
     """An end-entity certificate signed by ``issuer``.
 
     * ``cn`` / ``subject``: ``subject`` (dict, or list of ``(short name, value)``) wins;
@@ -222,7 +223,8 @@ def issue_leaf(issuer: IssuedCertificate, cn: str | None = "roleport-dev-client"
     * ``hash``: ``sha256`` (default), ``sha384``, ``sha512``, or ``sha1``/``md5``/``sha224``
       (legacy, refused by Roles Anywhere); ignored for ML-DSA and Ed25519 issuers.
     * ``is_ca``, ``path_length``, ``basic_constraints=False`` (omit), ``omit_aki``,
-      ``omit_ski``, ``crl_distribution_points`` (URLs), ``serial``, ``version`` (1 or 3).
+      ``omit_ski``, ``crl_distribution_points`` (URLs), ``serial``, ``version`` (1 or 3),
+      ``ocsp_urls`` (authorityInfoAccess OCSP responders).
     """
     key = key or generate_private_key(key_type, curve=curve, key_size=key_size,
                                       mldsa_variant=mldsa_variant)
@@ -235,6 +237,7 @@ def issue_leaf(issuer: IssuedCertificate, cn: str | None = "roleport-dev-client"
         is_ca=is_ca, path_length=path_length, basic_constraints=basic_constraints,
         omit_aki=omit_aki, omit_ski=omit_ski,
         crl_distribution_points=crl_distribution_points, serial=serial, version=version,
+        ocsp_urls=ocsp_urls,
     )
 
 
@@ -264,7 +267,7 @@ def _issue(issuer: IssuedCertificate | None, key: PrivateKey, *, cn: str | None,
            path_length: int | None = None, basic_constraints: bool = True,
            omit_aki: bool = False, omit_ski: bool = False,
            crl_distribution_points: Sequence[str] = (), serial: int | None = None,
-           version: int = 3) -> IssuedCertificate:
+           version: int = 3, ocsp_urls: Sequence[str] = ()) -> IssuedCertificate:
     """Build, sign and wrap one certificate (``issuer=None``: self-signed)."""
     try:
         moment = now or datetime.now(UTC)
@@ -313,6 +316,12 @@ def _issue(issuer: IssuedCertificate | None, key: PrivateKey, *, cn: str | None,
             builder = builder.add_extension(x509.CRLDistributionPoints([
                 x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)
                 for url in crl_distribution_points
+            ]), critical=False)
+        if ocsp_urls:
+            builder = builder.add_extension(x509.AuthorityInformationAccess([
+                x509.AccessDescription(x509.AuthorityInformationAccessOID.OCSP,
+                                       x509.UniformResourceIdentifier(url))
+                for url in ocsp_urls
             ]), critical=False)
         certificate = _sign(builder, signer_key, hash, version)
     except CryptoError:

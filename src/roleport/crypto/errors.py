@@ -29,6 +29,7 @@ __all__ = [
     "CrlError",
     "CryptoError",
     "KeyLoadError",
+    "OcspError",
     "PathValidationError",
     "SignatureError",
 ]
@@ -58,6 +59,10 @@ class CertificateError(CryptoError):
 
 class CrlError(CryptoError):
     """A certificate revocation list could not be parsed or verified."""
+
+
+class OcspError(CryptoError):
+    """An OCSP response could not be parsed or fails a rule of RFC 6960."""
 
 
 class SignatureError(CryptoError):

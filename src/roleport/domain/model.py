@@ -58,6 +58,8 @@ class TrustAnchor:
     alias_name: str | None = None
     tags: list[Tag] = field(default_factory=list)
     seq: int | None = None
+    #: an AWS_ACM_PCA source's CA certificate (PEM), as read at the last create/update
+    ca_snapshot: str | None = None
 
     resource_type = "trust-anchor"
 
@@ -67,7 +69,8 @@ class TrustAnchor:
 
     @property
     def certificate_bundle(self) -> str | None:
-        return self.source_data.get("x509CertificateData")
+        """The CA certificates (PEM) CreateSession trusts."""
+        return self.source_data.get("x509CertificateData") or self.ca_snapshot
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from roleport.clock import Clock
 from roleport.domain import aliases
 from roleport.domain.context import Caller, Scope
 from roleport.domain.freshness import ChangeCounter, NotifyingStore
+from roleport.domain.model import Tag
 from roleport.domain.pagination import PageTokens
 from roleport.domain.quotas import Quotas, exceeded
 from roleport.errors import NotFoundError, ValidationError
@@ -125,6 +126,9 @@ class ResourceService(Generic[E]):
 
     def _before_delete(self, uow: UnitOfWork, resource: E) -> None:
         """Hook: remove what depends on the resource."""
+
+    def check_tags(self, new_tags: list[Tag]) -> None:
+        """Hook: refuse tags that mean something to Roleport but hold a wrong value."""
 
     def check_alias_free(self, uow: UnitOfWork, scope: Scope, alias_name: str | None,
                          resource_id: str | None = None) -> None:

@@ -35,6 +35,10 @@ class SessionAudit:
     duration_seconds: int | None = None
     dropped_tags: list[str] = field(default_factory=list)
     crl_distribution_point: str | None = None
+    #: what OCSP established, one line per certificate of the path that names a responder
+    ocsp: list[str] = field(default_factory=list)
+    #: the X.509-SVID's SPIFFE ID (trust anchors following a SPIFFE bundle)
+    spiffe_id: str | None = None
     #: the request signature verified with the presented certificate's key
     signature_verified: bool = False
 
@@ -50,5 +54,6 @@ class SessionAudit:
             "durationSeconds": self.duration_seconds,
             "droppedTags": self.dropped_tags or None,
             "crlDistributionPoint": self.crl_distribution_point,
+            "ocsp": self.ocsp or None, "spiffeId": self.spiffe_id,
         }
         return {k: v for k, v in out.items() if v not in (None, [])}

@@ -11,8 +11,9 @@ check                   refused with
 ``trust-anchor``        Specified Trust Anchor wasn't found.   (unknown or disabled)
 ``profile``             Invalid or empty profile provided.     (unknown or disabled)
 ``signature``           Invalid signature                      (``clock-skew``: says so)
-``certificate``         Untrusted signing certificate          (leaf rules, chain, path)
-``revocation``          Untrusted signing certificate          (imported CRL, CRL DP)
+``certificate``         Untrusted signing certificate          (leaf rules, SVID rules,
+                                                                chain, path)
+``revocation``          Untrusted signing certificate          (imported CRL, CRL DP, OCSP)
 ``role``                Requested Role isn't one of those listed in the Profile.
 ``role-session-name``   Not authorized to set roleSessionName
 ``trusted-identity``    Unable to assume role for ARN. The certificate has no ...
@@ -24,12 +25,18 @@ check                   refused with
 Each check passes, fails with a :class:`Refused` (its check name, the precise reason for
 operators, and AWS's terse message for the caller), or is skipped when what it needs is
 missing (no certificate path to check for revocation, no private key to sign with).
+
+Two checks follow trust-anchor tags (Roleport extensions, docs/trust-sources.md): a trust
+anchor tagged ``roleport:spiffeTrustDomain`` wants an X.509-SVID and a path to its SPIFFE
+bundle (:class:`~roleport.domain.spiffe.BundlePaths`), one tagged ``roleport:ocsp`` an
+OCSP answer for every certificate of the path (:class:`~roleport.domain.revocation.OcspChecker`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
@@ -38,14 +45,18 @@ from roleport.crypto.certificates import Certificate, check_end_entity_certifica
 from roleport.crypto.crls import Crl
 from roleport.crypto.errors import CryptoError
 from roleport.crypto.paths import TrustStore, check_not_revoked, validate_path
+from roleport.crypto.spiffe import SpiffeId, check_x509_svid
 from roleport.domain import session_tags, trusted_identity
 from roleport.domain.model import Profile, TrustAnchor
 from roleport.domain.revocation import (
     DistributionPointCache,
+    OcspChecker,
     RevocationProblem,
     check_distribution_points,
+    ocsp_mode,
 )
 from roleport.domain.session_audit import SessionAudit
+from roleport.domain.spiffe import BundlePaths, SpiffeProblem, spiffe_trust_domain, svid_names
 from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError
 from roleport.sts.issuer import AssumeRoleRequest
 
@@ -77,6 +88,8 @@ CHECKS = ("trust-anchor", "profile", "signature", "certificate", "revocation", "
           "role-session-name", "trusted-identity", "session-tags", "assume-role")
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 T = TypeVar("T")
+#: what a trust anchor following a SPIFFE bundle is told of the bundle's authorities (PEM)
+FollowBundle = Callable[[TrustAnchor, str, datetime], None]
 
 
 class PresentedCredential(Protocol):
@@ -154,15 +167,27 @@ def source_identity_for(certificate: Certificate) -> str:
 
 
 class SessionChecks:
-    """The checks themselves; each raises :class:`Refused` or returns what it found."""
+    """The checks themselves; each raises :class:`Refused` or returns what it found.
+
+    ``explain``: run for ``roleport explain``, away from the server. An OCSP responder
+    that cannot be read from here skips the revocation check (the server asks it from its
+    own network), and without SPIFFE bundles (``spiffe``) an anchor following one is
+    checked against the authorities it holds (the server keeps them equal to the bundle).
+    """
 
     def __init__(self, settings: SessionSettings,
                  distribution_points: DistributionPointCache | None = None,
-                 trust_store: Callable[[TrustAnchor], TrustStore] | None = None) -> None:
+                 trust_store: Callable[[TrustAnchor], TrustStore] | None = None, *,
+                 ocsp: OcspChecker | None = None, spiffe: BundlePaths | None = None,
+                 follow_bundle: FollowBundle | None = None, explain: bool = False) -> None:
         self.settings = settings
         self.distribution_points = distribution_points
         self.trust_store = trust_store or (lambda anchor: TrustStore(
             load_pem_bundle(anchor.certificate_bundle or "")))
+        self.ocsp = ocsp
+        self.spiffe = spiffe
+        self.follow_bundle = follow_bundle
+        self.explain = explain
 
     def trust_anchor(self, request: SessionRequest, anchor: TrustAnchor | None) -> None:
         region = request.credential.region
@@ -204,19 +229,45 @@ class SessionChecks:
             raise Refused("signature", exc.message, INVALID_SIGNATURE) from None
 
     def certificate(self, certificate: Certificate, chain: list[Certificate],
-                    anchor: TrustAnchor, now: datetime, leniencies: set[str],
-                    ) -> list[Certificate]:
-        """The validated path ``[leaf, intermediates..., anchor CA]``."""
+                    anchor: TrustAnchor, now: datetime, audit: SessionAudit,
+                    ) -> tuple[list[Certificate], SpiffeId | None]:
+        """The validated path ``[leaf, intermediates..., anchor CA]``, and the SPIFFE ID
+        of an X.509-SVID (anchors following a SPIFFE bundle; ``audit.spiffe_id`` is set as
+        soon as it is known, so a refused SVID without a subject DN is still recorded)."""
+        trust_domain = spiffe_trust_domain(anchor.tags)
+        spiffe_id = None
         try:
-            check_end_entity_certificate(certificate, now)
+            check_end_entity_certificate(certificate, now,
+                                         allow_empty_subject=trust_domain is not None)
+            if trust_domain is not None:
+                spiffe_id = check_x509_svid(certificate, trust_domain)
+                audit.spiffe_id = str(spiffe_id)
         except CryptoError as exc:
             raise Refused("certificate", exc.full, UNTRUSTED_CERTIFICATE) from None
-        intermediates = self._tidy_chain(certificate, chain, leniencies)
+        intermediates = self._tidy_chain(certificate, chain, audit.leniencies)
+        if trust_domain is not None and not (self.explain and self.spiffe is None):
+            return self._spiffe_path(certificate, intermediates, trust_domain, anchor,
+                                     now), spiffe_id
         try:
             return validate_path(certificate, intermediates, self.trust_store(anchor), now,
-                                 max_chain=self.settings.max_chain)
+                                 max_chain=self.settings.max_chain), spiffe_id
         except CryptoError as exc:
             raise Refused("certificate", exc.full, UNTRUSTED_CERTIFICATE) from None
+
+    def _spiffe_path(self, certificate: Certificate, intermediates: list[Certificate],
+                     trust_domain: str, anchor: TrustAnchor,
+                     now: datetime) -> list[Certificate]:
+        """The path to the authorities of the SPIFFE bundle the anchor follows (the
+        anchor told of every bundle tried: ``follow_bundle``)."""
+        if self.spiffe is None:
+            raise Refused("certificate", "the trust anchor follows a SPIFFE bundle but this "
+                          "server has none configured", UNTRUSTED_CERTIFICATE)
+        follow = partial(self.follow_bundle, anchor) if self.follow_bundle else None
+        try:
+            return self.spiffe.path(certificate, intermediates, trust_domain, now,
+                                    max_chain=self.settings.max_chain, follow=follow)
+        except SpiffeProblem as exc:
+            raise Refused("certificate", exc.message, UNTRUSTED_CERTIFICATE) from None
 
     def _tidy_chain(self, leaf: Certificate, chain: list[Certificate],
                     leniencies: set[str]) -> list[Certificate]:
@@ -248,25 +299,40 @@ class SessionChecks:
         return kept
 
     def revocation(self, path: list[Certificate], crls: list[Crl], anchor: TrustAnchor,
-                   now: datetime) -> str | None:
-        """The CRL distribution point that vouched for the leaf, if one was checked."""
+                   now: datetime) -> tuple[str | None, list[str]]:
+        """The CRL distribution point that vouched for the leaf (if one was checked), and
+        what OCSP established (one line per certificate that names a responder)."""
         try:
             check_not_revoked(path, crls)
         except CryptoError as exc:
             raise Refused("revocation", exc.full, UNTRUSTED_CERTIFICATE) from None
-        if not anchor.crl_dp_revocation_enabled:
-            return None
-        if self.distribution_points is None:
+        mode = ocsp_mode(anchor.tags)
+        if anchor.crl_dp_revocation_enabled and self.distribution_points is None:
             raise Refused("revocation", "CRL distribution point checks are enabled on the "
                           "trust anchor but not configured here", UNTRUSTED_CERTIFICATE)
+        if mode is not None and self.ocsp is None:
+            raise Refused("revocation", "OCSP checks are enabled on the trust anchor but not "
+                          "configured here", UNTRUSTED_CERTIFICATE)
+        point, notes = None, []
         try:
-            return check_distribution_points(path[0], path[1], self.distribution_points, now)
+            if anchor.crl_dp_revocation_enabled:
+                assert self.distribution_points is not None
+                point = check_distribution_points(path[0], path[1], self.distribution_points,
+                                                  now)
+            if mode is not None:
+                assert self.ocsp is not None
+                notes = self.ocsp.check(path, mode, now, skip_unreachable=self.explain)
         except RevocationProblem as exc:
-            # which distribution point failed and how (refused, HTTP 404, not a CRL) is the
-            # server's network talking: the audit trail and the subject record get it, the
-            # caller only the outcome
+            if exc.unreachable and self.explain:
+                raise Skipped(f"OCSP not checked: no responder could be reached from here "
+                              f"({exc.message}); the server asks them from its network, "
+                              f"see its audit line") from None
+            # which distribution point or responder failed and how (refused, HTTP 404, not
+            # a CRL, a bad signature) is the server's network talking: the audit trail and
+            # the subject record get it, the caller only the outcome
             message = UNTRUSTED_CERTIFICATE if exc.revoked else REVOCATION_UNCHECKED
             raise Refused("revocation", exc.message, message) from None
+        return point, notes
 
     def role(self, profile: Profile, role_arn: str) -> None:
         if role_arn not in profile.role_arns:
@@ -379,18 +445,18 @@ def run_checks(checks: SessionChecks, request: SessionRequest, audit: SessionAud
         audit.signature_verified = True
     run.step("signature", audit, signature)
 
-    def certificate_path() -> list[Certificate]:
+    def certificate_path() -> tuple[list[Certificate], SpiffeId | None]:
         _need(certificate is not None, "no signing certificate")
         _need(anchor is not None, "no trust anchor to build a path to")
         assert certificate is not None and anchor is not None
-        return checks.certificate(certificate, credential.chain, anchor, now,
-                                  audit.leniencies)
-    _, path = run.step("certificate", audit, certificate_path)
+        return checks.certificate(certificate, credential.chain, anchor, now, audit)
+    _, found = run.step("certificate", audit, certificate_path)
+    path, spiffe_id = found if found is not None else (None, None)
 
     def revocation() -> None:
         _need(path, "no valid certificate path to check")
         assert path is not None and anchor is not None
-        audit.crl_distribution_point = checks.revocation(path, crls, anchor, now)
+        audit.crl_distribution_point, audit.ocsp = checks.revocation(path, crls, anchor, now)
     run.step("revocation", audit, revocation)
 
     usable = profile is not None and certificate is not None
@@ -428,7 +494,7 @@ def run_checks(checks: SessionChecks, request: SessionRequest, audit: SessionAud
         _need(usable, no_profile)
         assert profile is not None and certificate is not None and anchor is not None
         ask = assume_request(request, certificate, profile, anchor, tag_list or [],
-                             origin_identity, audit)
+                             origin_identity, audit, spiffe_id)
         return assume(ask)
     _, issued = run.step("assume-role", audit, assume_role)
     if any(result.failed for result in run.results):
@@ -439,15 +505,18 @@ def run_checks(checks: SessionChecks, request: SessionRequest, audit: SessionAud
 def assume_request(request: SessionRequest, certificate: Certificate, profile: Profile,
                    anchor: TrustAnchor, tags: list[tuple[str, str]],
                    origin: trusted_identity.OriginIdentity | None,
-                   audit: SessionAudit) -> AssumeRoleRequest:
+                   audit: SessionAudit, spiffe_id: SpiffeId | None = None) -> AssumeRoleRequest:
     """The AssumeRole that CreateSession makes: duration (§2.5), session name (§2.6),
-    source identity (§2.7), tags and the context keys of the trust policy."""
-    session_name = request.role_session_name if request.role_session_name is not None \
-        else certificate.serial_hex
+    source identity (§2.7; an X.509-SVID's come from its SPIFFE ID), tags and the context
+    keys of the trust policy."""
+    session_name, source_identity = certificate.serial_hex, source_identity_for(certificate)
+    if spiffe_id is not None:
+        session_name, source_identity = svid_names(spiffe_id, certificate)
+    if request.role_session_name is not None:
+        session_name = request.role_session_name
     duration = profile.duration_seconds
     if request.duration_seconds is not None:
         duration = min(duration, request.duration_seconds)
-    source_identity = source_identity_for(certificate)
     audit.role_session_name, audit.source_identity = session_name, source_identity
     audit.duration_seconds = duration
     context: dict[str, str | list[str]] = {

@@ -8,6 +8,10 @@ with ``/`` in certificate order (``OU=Security, OU=Engineering`` ->
 ``Security/Engineering``). A profile's mapping rules pick what is kept: ``*`` every RDN,
 ``CN`` one, ``DNS``/``URI``/``Name/*``/``Name/CN`` for the SAN.
 
+Roleport adds two SAN specifiers for SPIFFE (docs/trust-sources.md): ``spiffe/trustDomain``
+and ``spiffe/path`` map the trust domain and the path of the first URI SAN, when it is a
+SPIFFE ID, as ``x509SAN/spiffe/trustDomain`` and ``x509SAN/spiffe/path``.
+
 Values must be valid STS session tags (``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*``, at most 256
 characters). AWS's documents say invalid values are ignored; the service observably refuses
 the whole request (``Some attributes failed to be mapped into session tags``). Which one
@@ -22,6 +26,8 @@ from dataclasses import dataclass, field
 import regex
 
 from roleport.crypto.certificates import Certificate
+from roleport.crypto.errors import CryptoError
+from roleport.crypto.spiffe import parse_spiffe_id
 from roleport.domain.model import AttributeMapping
 
 __all__ = ["DROP", "FAIL", "MappedTags", "map_certificate", "tag_value_problem"]
@@ -91,6 +97,19 @@ def _select(attributes: list[tuple[str, str]], specifiers: list[str],
     return [(name, value) for name, value in joined if name in wanted]
 
 
+_SPIFFE_SPECIFIERS = ("spiffe/trustDomain", "spiffe/path")
+
+
+def _spiffe_attributes(uri: str, specifiers: list[str]) -> list[tuple[str, str]]:
+    try:
+        spiffe_id = parse_spiffe_id(uri)
+    except CryptoError:
+        return []  # not a SPIFFE ID: nothing to map
+    values = {"spiffe/trustDomain": spiffe_id.trust_domain, "spiffe/path": spiffe_id.path}
+    return [(name, values[name]) for name in _SPIFFE_SPECIFIERS
+            if name in specifiers and values[name]]
+
+
 def _field_attributes(certificate: Certificate, certificate_field: str,
                       specifiers: list[str]) -> list[tuple[str, str]]:
     """``(attribute name under the field, value)`` for one mapping."""
@@ -105,6 +124,8 @@ def _field_attributes(certificate: Certificate, certificate_field: str,
         found.append(("DNS", certificate.san_dns[0]))
     if "URI" in specifiers and certificate.san_uris:
         found.append(("URI", certificate.san_uris[0]))
+    if certificate.san_uris and any(s in _SPIFFE_SPECIFIERS for s in specifiers):
+        found += _spiffe_attributes(certificate.san_uris[0], specifiers)
     names = certificate.san_directory_names
     if names:
         found += [(f"Name/{name}", value)

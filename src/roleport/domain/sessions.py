@@ -12,8 +12,9 @@ record of the certificate keeps it too, so an operator can answer "why was this
 certificate refused" without guessing.
 
 Every attempt whose trust anchor exists and whose certificate parsed updates the subject
-of its X.509 subject DN (created on first sight): ``lastSeenAt``, the most recent
-certificates with ``failed`` and the reason, and the instance properties sent.
+of its X.509 subject DN (an X.509-SVID without one: of its SPIFFE ID; created on first
+sight): ``lastSeenAt``, the most recent certificates with ``failed`` and the reason, and
+the instance properties sent.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from roleport.domain.model import (
     Subject,
     TrustAnchor,
 )
-from roleport.domain.revocation import DistributionPointCache
+from roleport.domain.revocation import DistributionPointCache, OcspChecker
 from roleport.domain.session_checks import (
     INVALID_SIGNATURE,
     PresentedCredential,
@@ -52,6 +53,7 @@ from roleport.domain.session_checks import (
     run_checks,
     source_identity_for,
 )
+from roleport.domain.spiffe import BundlePaths, SpiffeBundles
 from roleport.domain.subjects import subject_key
 from roleport.errors import AuthenticationError, RoleportError
 from roleport.ids import new_uuid
@@ -120,18 +122,25 @@ class SessionService:
                  settings: SessionSettings | None = None,
                  distribution_points: DistributionPointCache | None = None,
                  changes: ChangeCounter | None = None,
-                 max_age: timedelta = DEFAULT_MAX_AGE) -> None:
+                 max_age: timedelta = DEFAULT_MAX_AGE,
+                 ocsp: OcspChecker | None = None,
+                 spiffe: SpiffeBundles | None = None) -> None:
         self.store = store
         self.clock = clock
         self.issuer = issuer
         self.settings = settings or SessionSettings()
         self.distribution_points = distribution_points
+        self.ocsp = ocsp
+        self.spiffe = spiffe
         self._trust_stores = _Lru()
         self._crls = _Lru(1024)
         self._recorded = _Lru(4096)
         self.changes = changes or ChangeCounter()
         self._resources = Kept(self.changes, max_age)
-        self.checks = SessionChecks(self.settings, distribution_points, self._trust_store)
+        self.checks = SessionChecks(
+            self.settings, distribution_points, self._trust_store, ocsp=ocsp,
+            spiffe=BundlePaths(spiffe) if spiffe is not None else None,
+            follow_bundle=self._follow_bundle)
 
     # -- the use case ------------------------------------------------------------------
 
@@ -242,13 +251,32 @@ class SessionService:
         return self._trust_stores.get(key, lambda: TrustStore(
             load_pem_bundle(anchor.certificate_bundle or "")))
 
+    def _follow_bundle(self, anchor: TrustAnchor, pem: str, now: datetime) -> None:
+        """Rewrite the anchor's x509CertificateData to the SPIFFE bundle's authorities, so
+        what GetTrustAnchor shows is what CreateSession trusts."""
+        if anchor.source_data.get("x509CertificateData") == pem:
+            return
+        with self.store(write=True) as uow:
+            stored = uow.trust_anchors.get(Scope(anchor.account_id, anchor.region), anchor.id,
+                                           for_update=True)
+            if stored is None or stored.source_data.get("x509CertificateData") == pem:
+                return
+            stored.source_data = {"x509CertificateData": pem}
+            stored.updated_at = now
+            uow.trust_anchors.update(stored)
+        self.changes.bump()
+
     # -- subjects -----------------------------------------------------------------------
 
     def _record_attempt(self, scope: Scope, request: SessionRequest, audit: SessionAudit,
                         now: datetime, *, failed: bool) -> Subject | None:
         certificate = request.credential.certificate
-        if certificate is None or certificate.subject_is_empty:
-            return None  # a subject is its DN: nothing to record without one
+        if certificate is None:
+            return None
+        # a subject is its DN; an X.509-SVID without one is recorded under its SPIFFE ID
+        name = certificate.subject_dn or audit.spiffe_id
+        if not name:
+            return None  # nothing to record without a name
         reason = f"{audit.check}: {audit.reason}" if failed else None
         memo_key = (scope, certificate.der, frozenset((request.instance_properties or {})
                                                       .items()))
@@ -258,8 +286,8 @@ class SessionService:
                 audit.subject_arn = recent[1].arn
                 return recent[1]
         try:
-            subject = self._save_subject(scope, certificate, request.instance_properties, now,
-                                         failed, reason)
+            subject = self._save_subject(scope, name, certificate,
+                                         request.instance_properties, now, failed, reason)
         except StorageError:
             if not failed:
                 raise
@@ -268,10 +296,9 @@ class SessionService:
         audit.subject_arn = subject.arn
         return subject
 
-    def _save_subject(self, scope: Scope, certificate: Certificate,
+    def _save_subject(self, scope: Scope, dn: str, certificate: Certificate,
                       properties: dict[str, str] | None, now: datetime, failed: bool,
                       reason: str | None) -> Subject:
-        dn = certificate.subject_dn
         for attempt in range(2):
             try:
                 # bookkeeping, rewritten by the next session: no wait on the disk for it

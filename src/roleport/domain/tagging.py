@@ -30,6 +30,7 @@ class TaggingService:
 
     def tag(self, caller: Caller, resource_arn: str, new_tags: list[Tag]) -> None:
         service = self._service_for(resource_arn)
+        service.check_tags(new_tags)
 
         def change(_uow: Any, resource: Any) -> None:
             resource.tags = tags.merged(resource.tags, new_tags,

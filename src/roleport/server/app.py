@@ -40,6 +40,7 @@ from roleport.server.auditing import AuditTrail, audit_unavailable, cloudtrail_r
 from roleport.ops.inventory import InventoryCollector
 from roleport.ops.notifier import Notifier
 from roleport.ops.scheduler import LeaderLoop
+from roleport.server.acm_pca import AcmPcaReader
 from roleport.server.auth_throttle import FailedAuthThrottle
 from roleport.server.dispatch import LoopQueue
 from roleport.server.http import Request
@@ -102,7 +103,9 @@ def build_services(settings: Settings, store: SqlStore, clock: Clock,
     tokens = PageTokens(server_key)
     changes = ChangeCounter()
     args = (store, clock, tokens, settings.quotas, changes)
-    trust_anchors = TrustAnchorService(*args)
+    trust_anchors = TrustAnchorService(*args, private_ca=AcmPcaReader(
+        endpoint=settings.acm_pca_endpoint, profile=settings.acm_pca_profile,
+        timeout=settings.acm_pca_timeout_seconds))
     profiles = ProfileService(*args)
     crls = CrlService(*args)
     subjects = SubjectService(*args)

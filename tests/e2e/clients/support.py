@@ -146,18 +146,43 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def crl_server() -> Iterator[tuple[str, dict[str, bytes]]]:
-    """A loopback HTTP server; put ``path -> CRL bytes`` in the dict it yields."""
-    routes: dict[str, bytes] = {}
-    handler = type("Handler", (_Handler,), {"routes": routes})
+def loopback_http(handler: type[BaseHTTPRequestHandler],
+                  tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serve ``handler`` on a loopback port in a thread; yields the base URL."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", routes
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@contextmanager
+def crl_server() -> Iterator[tuple[str, dict[str, bytes]]]:
+    """A loopback HTTP server; put ``path -> CRL bytes`` in the dict it yields."""
+    routes: dict[str, bytes] = {}
+    with loopback_http(type("Handler", (_Handler,), {"routes": routes})) as base:
+        yield base, routes
+
+
+def audit_reason(server: RoleportServer, who: str) -> str:
+    """``check: reason`` of the server's latest CreateSession audit line about ``who`` (its
+    subject DN or SPIFFE ID): the text the subject record keeps, without a CLI call."""
+    for line in reversed(server.output):
+        if '"audit"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("log") == "audit" and who in (entry.get("x509Subject"),
+                                                  entry.get("spiffeId")):
+            return f"{entry.get('check')}: {entry.get('reason')}"
+    raise AssertionError(f"no audit line about {who}")
 
 
 def sts_identity(server: RoleportServer, credentials: dict[str, str]) -> dict[str, Any]:

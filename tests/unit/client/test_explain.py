@@ -115,3 +115,95 @@ def test_explain_offline_exit_codes() -> None:
     assert missing.exit_code == 1 and missing.refused.check == "assume-role"
     wrong_key = run(devpki.issue_leaf(root, "other").key, role)
     assert wrong_key.exit_code == 1 and wrong_key.refused.check == "signature"
+
+
+# -- Roleport's tag-driven checks: OCSP, SPIFFE, and ACM PCA anchors -----------------------
+
+ACCOUNT = "111122223333"
+ANCHOR_ARN = (f"arn:aws:rolesanywhere:us-east-1:{ACCOUNT}:trust-anchor/"
+              "0ace5b12-24b9-427e-a483-c55884852fbf")
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/r"
+OCSP_URL = "http://ocsp.test/root"
+
+
+def _explain(leaf, anchor, **options):  # noqa: ANN001, ANN003, ANN202
+    from roleport.client.explain import explain
+
+    profile = profile_from_api({"profileArn": f"arn:aws:rolesanywhere:us-east-1:{ACCOUNT}:"
+                                "profile/61f50cd4-45b9-4259-b049-d0a53682fa4b",
+                                "enabled": True, "roleArns": [ROLE_ARN]})
+    return explain(leaf.certificate, [], leaf.key, anchor=anchor, trust_anchor_arn=anchor.arn,
+                   profile=profile, profile_arn=profile.arn, role=None, role_arn=ROLE_ARN,
+                   crls=[], role_known=False, **options)
+
+
+def _anchor(source: dict, tags: dict[str, str]) -> TrustAnchor:
+    from roleport.client.explain import tags_from_api
+
+    anchor = trust_anchor_from_api({"trustAnchorArn": ANCHOR_ARN, "enabled": True,
+                                    "source": source})
+    anchor.tags = tags_from_api({"tags": [{"key": k, "value": v} for k, v in tags.items()]})
+    return anchor
+
+
+def _status(done, check: str):  # noqa: ANN001, ANN202
+    return next(r for r in done.results if r.check == check)
+
+
+def test_explain_asks_ocsp_and_skips_a_responder_out_of_reach() -> None:
+    from roleport.domain.revocation import OcspChecker
+    from tests.e2e.ocsp_responder import Behaviour, Responder
+    from tests.unit.domain.test_ocsp_checker import Fetcher
+
+    root = devpki.create_root_ca("Explain OCSP Root")
+    leaf = devpki.issue_leaf(root, "ocsp-checked", ocsp_urls=[OCSP_URL])
+    responder = Responder(root)
+    for mode in ("enabled", "soft-fail"):
+        anchor = _anchor({"sourceData": {"x509CertificateData": root.cert_pem}},
+                         {"roleport:ocsp": mode})
+        # no OCSP checker at all: refused, as a server without OCSP would
+        assert _status(_explain(leaf, anchor), "revocation").failed
+        good = _explain(leaf, anchor, ocsp=OcspChecker(Fetcher({OCSP_URL: responder})))
+        assert _status(good, "revocation").status == "passed"
+        assert good.audit.ocsp == [f"CN=ocsp-checked: good at {OCSP_URL}"]
+        # out of reach from here: not checked, and said so (exit 4), in both modes
+        away = _explain(leaf, anchor, ocsp=OcspChecker(Fetcher(None)))
+        skipped = _status(away, "revocation")
+        assert skipped.status == "skipped" and "could be reached from here" in skipped.reason
+        assert away.refused is None and away.exit_code == 4
+    responder.behaviours[leaf.certificate.serial] = Behaviour(status="revoked")
+    revoked = _explain(leaf, anchor, ocsp=OcspChecker(Fetcher({OCSP_URL: responder})))
+    assert revoked.refused.check == "revocation" and "revoked" in revoked.refused.reason
+    assert "issue a new certificate" in revoked.hints["revocation"]
+
+
+def test_explain_applies_the_svid_rules_and_svid_names() -> None:
+    from tests.e2e.spiffe_support import spire_ca, svid
+
+    ca = spire_ca("example.org")
+    anchor = _anchor({"sourceData": {"x509CertificateData": ca.cert_pem}},
+                     {"roleport:spiffeTrustDomain": "example.org"})
+    done = _explain(svid(ca, "spiffe://example.org/ns/prod/sa/web"), anchor)
+    assert _status(done, "certificate").status == "passed"
+    assert done.audit.spiffe_id == "spiffe://example.org/ns/prod/sa/web"
+    assert (done.audit.role_session_name, done.audit.source_identity) == (
+        "ns.prod.sa.web", "example.org.ns.prod.sa.web")
+    other = _explain(svid(ca, "spiffe://other.org/web"), anchor)
+    assert other.refused.check == "certificate"
+    assert "not of trust domain example.org" in other.refused.reason
+    # a certificate that is no SVID at all (no URI SAN)
+    plain = _explain(devpki.issue_leaf(ca, "plain"), anchor)
+    assert plain.refused.check == "certificate" and "URI SAN" in plain.refused.reason
+
+
+def test_explain_an_acm_pca_anchor_needs_its_ca_certificate() -> None:
+    root = devpki.create_root_ca("Explain PCA")
+    leaf = devpki.issue_leaf(root, "pca-leaf")
+    arn = f"arn:aws:acm-pca:us-east-1:{ACCOUNT}:certificate-authority/1234"
+    anchor = _anchor({"sourceType": "AWS_ACM_PCA", "sourceData": {"acmPcaArn": arn}}, {})
+    blind = _explain(leaf, anchor)
+    assert _status(blind, "certificate").status == "skipped"
+    assert "--ca-certificate" in _status(blind, "certificate").reason
+    assert blind.refused is None and blind.exit_code == 4
+    anchor.ca_snapshot = root.cert_pem
+    assert _status(_explain(leaf, anchor), "certificate").status == "passed"

@@ -63,3 +63,21 @@ def test_tag_value_rules() -> None:
     assert tag_value_problem("Zoë") is None
     assert tag_value_problem("a(b)") is not None
     assert tag_value_problem("x" * 257) is not None
+
+
+def test_spiffe_specifiers_map_trust_domain_and_path_of_the_first_uri() -> None:
+    root = devpki.create_root_ca("SPIFFE Tags CA")
+    svid = devpki.issue_leaf(root, None, sans=["URI:spiffe://example.org/ns/prod/sa/web"])
+    rules = [AttributeMapping("x509SAN", ["URI", "spiffe/trustDomain", "spiffe/path"])]
+    assert map_certificate(svid.certificate, rules).tags == [
+        ("x509SAN/URI", "spiffe://example.org/ns/prod/sa/web"),
+        ("x509SAN/spiffe/trustDomain", "example.org"),
+        ("x509SAN/spiffe/path", "/ns/prod/sa/web")]
+    # not a SPIFFE ID, or no path: nothing (no empty tag)
+    web = devpki.issue_leaf(root, "web", sans=["URI:https://example.org/x"])
+    assert map_certificate(web.certificate, rules).tags == [
+        ("x509SAN/URI", "https://example.org/x")]
+    bare = devpki.issue_leaf(root, "bare", sans=["URI:spiffe://example.org"])
+    assert map_certificate(bare.certificate, rules[:1] and [AttributeMapping(
+        "x509SAN", ["spiffe/trustDomain", "spiffe/path"])]).tags == [
+        ("x509SAN/spiffe/trustDomain", "example.org")]

@@ -23,7 +23,7 @@ from roleport import arns
 from roleport.auth.x509 import read_x509_request
 from roleport.clock import Clock
 from roleport.domain.freshness import ChangeCounter
-from roleport.domain.revocation import CrlFetchError, DistributionPointCache
+from roleport.domain.revocation import CrlFetchError, DistributionPointCache, OcspChecker
 from roleport.domain.sessions import (
     INVALID_SIGNATURE,
     SessionAudit,
@@ -33,7 +33,8 @@ from roleport.domain.sessions import (
     SessionSettings,
 )
 from roleport.errors import AccessDeniedError, AuthenticationError, RoleportError, ValidationError
-from roleport.server.crl_fetcher import HttpCrlFetcher
+from roleport.domain.spiffe import SpiffeBundles
+from roleport.server.crl_fetcher import HttpCrlFetcher, HttpOcspFetcher, SpiffeBundleFetcher
 from roleport.server.http import Request
 from roleport.server.observability import Metrics
 
@@ -186,6 +187,17 @@ def build_sessions_provider(settings: Any, store: Any, clock: Clock, issuer: Any
     fetcher = HttpCrlFetcher(timeout=settings.crl_fetch_timeout_seconds,
                              max_bytes=settings.crl_fetch_max_bytes)
     counted = fetcher if metrics is None else _CountedFetcher(fetcher, metrics)
+    ocsp = OcspChecker(HttpOcspFetcher(timeout=settings.ocsp_timeout_seconds),
+                       max_skew=session_settings.max_skew)
+    spiffe = None
+    if settings.spiffe_bundles:
+        ca = str(settings.spiffe_bundle_ca) if settings.spiffe_bundle_ca else None
+        spiffe = SpiffeBundles(
+            dict(entry.split("=", 1) for entry in settings.spiffe_bundles),
+            SpiffeBundleFetcher(timeout=settings.crl_fetch_timeout_seconds, ca_file=ca),
+            max_staleness=timedelta(seconds=settings.spiffe_max_staleness_seconds),
+            default_refresh=timedelta(seconds=settings.spiffe_default_refresh_seconds))
     service = SessionService(store, clock, issuer, session_settings,
-                             DistributionPointCache(counted), changes=changes)
+                             DistributionPointCache(counted), changes=changes, ocsp=ocsp,
+                             spiffe=spiffe)
     return SessionsProvider(service, metrics)

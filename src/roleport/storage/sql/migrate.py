@@ -25,7 +25,7 @@ _SCRIPTS = Path(__file__).parent / "migrations"
 _LOCK_KEY = 0x524F4C45  # "ROLE": serialises replicas migrating one PostgreSQL at once
 
 #: the newest revision in migrations/versions (tests/integration checks it against Alembic)
-HEAD = "0006"
+HEAD = "0007"
 
 
 def _config() -> Config:

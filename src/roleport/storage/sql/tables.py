@@ -71,6 +71,8 @@ trust_anchors = _scoped(
     Column("crl_dp_revocation_enabled", Boolean, nullable=False),
     Column("notification_settings", JSON, nullable=False),
     Column("alias_name", String(256)),
+    #: AWS_ACM_PCA: the CA certificate read at the last create/update (migration 0007)
+    Column("ca_snapshot", Text),
     extra=(UniqueConstraint("account_id", "region", "alias_name",
                             name="uq_trust_anchors_alias"),),
 )
