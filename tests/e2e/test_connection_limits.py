@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import socket
 import time
@@ -64,6 +65,8 @@ def _aws_error(answer: bytes | None, status: bytes, code: bytes) -> str:
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 " + status)
     assert b"x-amzn-errortype: " + code.lower() in head.lower()
+    # a request id, as on every AWS answer (the fuzzer found the 431 without one)
+    assert re.search(rb"(?im)^x-amzn-requestid: [0-9a-f-]{36}\r?$", head), head
     return json.loads(body)["message"]
 
 

@@ -28,6 +28,7 @@ import contextlib
 import json
 import logging
 import resource
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,9 +57,11 @@ class ConnectionLimits:
 
 
 def _error_response(status: str, code: str, message: str, extra: str = "") -> bytes:
+    """An AWS-shaped JSON error, with a request id of its own as every answer has."""
     body = json.dumps({"message": message})
     head = (f"HTTP/1.1 {status}\r\n"
             "Content-Type: application/json\r\n"
+            f"x-amzn-RequestId: {uuid.uuid4()}\r\n"
             f"x-amzn-ErrorType: {code}\r\n"
             f"{extra}"
             f"Content-Length: {len(body)}\r\n"
@@ -75,10 +78,9 @@ def _busy_response() -> bytes:
 def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> type:
     """``base`` (one of uvicorn's HTTP protocol classes) with the header deadline and the
     connection cap of ``limits``."""
-    busy = _busy_response()
-    too_large = _error_response(
-        "431 Request Header Fields Too Large", "ValidationException",
-        f"The request headers exceed {limits.max_header_bytes} bytes.")
+    def too_large() -> bytes:
+        return _error_response("431 Request Header Fields Too Large", "ValidationException",
+                               f"The request headers exceed {limits.max_header_bytes} bytes.")
 
     class GuardedProtocol(base):  # type: ignore[misc, valid-type]
         _header_deadline: asyncio.TimerHandle | None = None
@@ -89,7 +91,7 @@ def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> 
             if len(self.connections) > limits.max_connections:
                 log.warning("connection refused: %d connections open (limit %d)",
                             len(self.connections) - 1, limits.max_connections)
-                transport.write(busy)
+                transport.write(_busy_response())
                 transport.close()
                 return
             self._arm_header_deadline()
@@ -104,7 +106,7 @@ def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> 
                 if self._header_bytes > limits.max_header_bytes:
                     log.info("connection closed: request headers over %d bytes",
                              limits.max_header_bytes)
-                    self.transport.write(too_large)
+                    self.transport.write(too_large())
                     self.transport.close()
 
         def on_response_complete(self) -> None:
