@@ -6,6 +6,8 @@ writes the response and the access log.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +41,7 @@ from roleport.server.providers.rolesanywhere import RolesAnywhereProvider
 from roleport.server.providers.sessions import build_sessions_provider
 from roleport.server.providers.sts import StsProvider
 from roleport.server.ratelimit import Rate
+from roleport.spec.openapi import OPENAPI_PATH, openapi_document, served_operations
 from roleport.spec.serializer import Response, serialize_error
 from roleport.storage.sql.unit_of_work import SqlStore
 from roleport.sts.credentials import SessionCredentials
@@ -56,6 +59,8 @@ class RequestTimeoutError(RoleportError):
 
 HEALTH_PATH = "/_roleport/health"
 METRICS_PATH = "/_roleport/metrics"
+#: the OpenAPI document is the same for every server of a version: clients may cache it
+_OPENAPI_CACHE = "public, max-age=3600"
 
 
 @dataclass
@@ -99,8 +104,11 @@ class RoleportApp:
     """The ASGI application."""
 
     def __init__(self, settings: Settings, store: SqlStore, pipeline: Pipeline,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, served: dict[str, list[str]] | None = None) -> None:
         self.settings = settings
+        #: service name -> operations, for the OpenAPI document (built on first request)
+        self.served = served or {}
+        self._openapi: tuple[bytes, str] | None = None
         self.store = store
         self.pipeline = pipeline
         self.metrics = metrics
@@ -137,6 +145,8 @@ class RoleportApp:
         elif request.raw_path == METRICS_PATH and request.method == "GET":
             response = Response(200, [("Content-Type", CONTENT_TYPE_LATEST)],
                                 generate_latest(self.metrics.registry))
+        elif request.raw_path == OPENAPI_PATH and request.method in ("GET", "HEAD"):
+            response = self._openapi_response(request)
         else:
             response, outcome = await self._handle(request, outcome)
         await self._send(send, response)
@@ -183,6 +193,18 @@ class RoleportApp:
                 break
         request.body = b"".join(chunks)
         return None
+
+    def _openapi_response(self, request: Request) -> Response:
+        if self._openapi is None:
+            body = json.dumps(openapi_document(self.served, version=__version__),
+                              separators=(",", ":")).encode()
+            self._openapi = body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        body, etag = self._openapi
+        headers = [("Content-Type", "application/json"), ("Cache-Control", _OPENAPI_CACHE),
+                   ("ETag", etag), ("x-amzn-RequestId", request.request_id)]
+        if request.header_map.get("if-none-match") == etag:
+            return Response(304, headers, b"")
+        return Response(200, headers, b"" if request.method == "HEAD" else body)
 
     async def _health(self, request_id: str) -> Response:
         loop = asyncio.get_running_loop()
@@ -248,4 +270,5 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
     pipeline = Pipeline(providers, lookup, clock,
                         max_skew_seconds=settings.max_clock_skew_seconds,
                         x509_handler=sessions.create_session, throttle=throttle)
-    return RoleportApp(settings, store, pipeline, metrics)
+    served = served_operations({**providers, "rolesanywhere-sessions": None})
+    return RoleportApp(settings, store, pipeline, metrics, served)
