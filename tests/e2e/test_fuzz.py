@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from roleport.spec.openapi import served_operations
 from roleport.server.providers.iam import IamProvider
@@ -52,6 +53,32 @@ def test_the_document_lists_every_served_operation(fuzz_server: RoleportServer) 
     fuzzer = Fuzzer(fuzz_server, fuzz_server.admin)
     ids = sorted(fuzzer.definition(op)["operationId"] for op in fuzzer.operations)
     assert ids == sorted(OPERATIONS)
+    # constraints from the model are in it
+    tag_key = fuzzer.document["components"]["schemas"]["iam.tagKeyType"]
+    assert (tag_key["minLength"], tag_key["maxLength"]) == (1, 128)
+    assert tag_key["pattern"].startswith("^(?:") and tag_key["pattern"].endswith(")$")
+    create_role = fuzzer.document["paths"]["/#CreateRole"]["post"]
+    form = create_role["requestBody"]["content"]["application/x-www-form-urlencoded"]
+    assert form["schema"]["properties"]["Action"] == {"type": "string",
+                                                      "enum": ["CreateRole"]}
+    assert {"Action", "Version", "RoleName", "AssumeRolePolicyDocument"} <= set(
+        form["schema"]["required"])
+    assert fuzzer.document["paths"]["/profile/{profileId}"]["patch"]["parameters"][0][
+        "required"] is True
+
+
+def test_the_document_is_unauthenticated_and_cacheable(fuzz_server: RoleportServer) -> None:
+    url = fuzz_server.endpoint + "/_roleport/openapi.json"
+    verify = str(fuzz_server.ca_bundle)
+    first = requests.get(url, verify=verify, timeout=30)
+    assert first.status_code == 200 and first.json()["openapi"] == "3.0.3"
+    assert first.headers["Cache-Control"] == "public, max-age=3600"
+    assert first.headers["Content-Type"] == "application/json"
+    again = requests.get(url, verify=verify, timeout=30,
+                         headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.content == b""
+    head = requests.head(url, verify=verify, timeout=30)
+    assert head.status_code == 200 and head.headers["ETag"] == first.headers["ETag"]
 
 
 @pytest.mark.timeout(1800 if EXAMPLES > 20 else 300)
