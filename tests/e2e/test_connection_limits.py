@@ -171,3 +171,16 @@ def test_request_headers_beyond_the_size_bound_get_a_431_and_the_connection_clos
         assert answer is not None and answer.startswith(b"HTTP/1.1 200")
     finally:
         ok.close()
+
+
+def test_bytes_that_are_not_http_get_an_aws_shaped_400_with_a_request_id(slow_server):
+    """uvicorn answered unparseable requests in plain text without a request id (the fuzzer
+    met it with a long, percent-encoded nextToken)."""
+    sock = _connect(slow_server)
+    try:
+        sock.sendall(b"GET /profiles?a=\x01b HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = _closed_by_server(sock, within=HEADER_TIMEOUT / 2)
+        assert "could not be read as HTTP/1.1" in _aws_error(answer, b"400",
+                                                             b"ValidationException")
+    finally:
+        sock.close()

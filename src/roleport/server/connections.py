@@ -109,6 +109,15 @@ def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> 
                     self.transport.write(too_large())
                     self.transport.close()
 
+        def send_400_response(self, msg: str) -> None:
+            # uvicorn's own answer to bytes it cannot parse is plain text without a
+            # request id: answer in AWS's shape, as every other error
+            log.info("connection closed: %s", msg)
+            self.transport.write(_error_response(
+                "400 Bad Request", "ValidationException",
+                f"The request could not be read as HTTP/1.1 ({msg.rstrip('.')})."))
+            self.transport.close()
+
         def on_response_complete(self) -> None:
             super().on_response_complete()
             if not self.transport.is_closing() and not self._request_in_progress():
