@@ -34,3 +34,19 @@ def test_db_upgrade_and_create_key(tmp_path):
     bad = subprocess.run([*run, "accounts", "create-key", "--data-dir", str(tmp_path),
                           "--account-id", "12"], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "12 digits" in bad.stderr
+
+
+def test_the_banner_shows_a_new_admin_secret_to_a_terminal_only(tmp_path) -> None:  # noqa: ANN001
+    from types import SimpleNamespace
+
+    from roleport.cli.serve import _banner
+    from roleport.config import Settings
+
+    admin = SimpleNamespace(created=True, source="generated", access_key_id="AKIAEXAMPLE",
+                            secret_access_key="s3cr3t-" * 6)
+    settings = Settings(data_dir=tmp_path)
+    shown = _banner(settings, None, admin, tmp_path, terminal=True)
+    logged = _banner(settings, None, admin, tmp_path, terminal=False)
+    assert admin.secret_access_key in shown
+    assert admin.secret_access_key not in logged
+    assert "AKIAEXAMPLE" in logged and str(tmp_path / "admin-credentials.json") in logged
