@@ -16,7 +16,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test install install-test lock lock-check lint bench bench-logs soak crash clean
+.PHONY: run test install install-test lock lock-check lint bench bench-logs soak crash fuzz clean
 
 # uv itself, pinned with hashes (requirements/uv.txt), in a venv of its own
 $(UV): requirements/uv.txt
@@ -50,6 +50,16 @@ lock: $(UV)
 ## make lock-check: fail when uv.lock no longer matches pyproject.toml
 lock-check: $(UV)
 	$(UV) lock --check
+
+## make fuzz: schemathesis against a live server, >= 100,000 requests over every served
+## operation (FUZZ_EXAMPLES cases per operation and mode); figures in fuzz-report.jsonl
+FUZZ_EXAMPLES ?= 1050
+fuzz: $(TEST_STAMP)
+	rm -f fuzz-report.jsonl
+	ROLEPORT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ROLEPORT_FUZZ_RANDOM=1 \
+	ROLEPORT_FUZZ_REPORT=$(CURDIR)/fuzz-report.jsonl \
+	$(BIN)/python -m pytest -n 2 tests/e2e/test_fuzz.py $(PYTEST_ARGS)
+	$(BIN)/python tests/e2e/fuzz_report.py fuzz-report.jsonl
 
 ## make crash: the crash-safety tests with twenty seeds instead of two (SIGKILL of the
 ## server and of a worker under a concurrent write load, SQLite and PostgreSQL)

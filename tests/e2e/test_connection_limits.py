@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import socket
 import time
@@ -64,6 +65,8 @@ def _aws_error(answer: bytes | None, status: bytes, code: bytes) -> str:
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 " + status)
     assert b"x-amzn-errortype: " + code.lower() in head.lower()
+    # a request id, as on every AWS answer (the fuzzer found the 431 without one)
+    assert re.search(rb"(?im)^x-amzn-requestid: [0-9a-f-]{36}\r?$", head), head
     return json.loads(body)["message"]
 
 
@@ -180,3 +183,16 @@ def test_request_headers_beyond_the_size_bound_get_a_431_and_the_connection_clos
         assert answer is not None and answer.startswith(b"HTTP/1.1 200")
     finally:
         ok.close()
+
+
+def test_bytes_that_are_not_http_get_an_aws_shaped_400_with_a_request_id(slow_server):
+    """uvicorn answered unparseable requests in plain text without a request id (the fuzzer
+    met it with a long, percent-encoded nextToken)."""
+    sock = _connect(slow_server)
+    try:
+        sock.sendall(b"GET /profiles?a=\x01b HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = _closed_by_server(sock, within=HEADER_TIMEOUT / 2)
+        assert "could not be read as HTTP/1.1" in _aws_error(answer, b"400",
+                                                             b"ValidationException")
+    finally:
+        sock.close()

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import socket
+import sys
 from pathlib import Path
 
 import click
@@ -115,7 +116,9 @@ class WorkerCount(click.ParamType):
 
 
 def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path,  # noqa: ANN001
-            workers_auto: bool = False) -> str:
+            workers_auto: bool = False, *, terminal: bool = False) -> str:
+    """What the server prints at start. The new admin secret only to a terminal: output
+    that is not one (systemd, docker, a CI log) is a log, and no secret goes to a log."""
     url = settings.endpoint_url
     db = settings.database_url or str(Path(data_dir).resolve() / "roleport.db")
     db = re.sub(r"://([^:@/]+):[^@/]+@", r"://\1:***@", db)
@@ -131,16 +134,19 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path,  
     if ca_bundle is not None:
         lines.append(f"  CA       {ca_bundle}  (export AWS_CA_BUNDLE={ca_bundle})")
         env.append(f"AWS_CA_BUNDLE={ca_bundle}")
-    if admin.created:
+    saved = Path(data_dir).resolve() / "admin-credentials.json"
+    if admin.created and terminal:
         lines += ["", "  New admin credentials (shown once; also saved 0600 in the data dir):",
                   f"    AWS_ACCESS_KEY_ID={admin.access_key_id}",
                   f"    AWS_SECRET_ACCESS_KEY={admin.secret_access_key}"]
+    elif admin.created:
+        lines += ["", f"  New admin credentials: access key {admin.access_key_id}, secret "
+                  f"saved 0600 in {saved} (not printed: the output is not a terminal)"]
     elif admin.source == "environment":
         lines.append(f"  admin    access key {admin.access_key_id} (secret from "
                      f"ROLEPORT_ADMIN_SECRET_ACCESS_KEY)")
     else:
-        lines.append(f"  admin    access key {admin.access_key_id} (secret in "
-                     f"{Path(data_dir).resolve() / 'admin-credentials.json'})")
+        lines.append(f"  admin    access key {admin.access_key_id} (secret in {saved})")
     env_text = " ".join(env + ["AWS_DEFAULT_REGION=" + settings.region])
     if settings.console:
         lines.append(f"  console  {url}/_roleport/console (sign in with the admin keys)")
@@ -481,7 +487,8 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         "endpoint": settings.endpoint_url, "region": settings.region,
         "accountId": settings.account_id, "caBundle": str(ca_bundle) if ca_bundle else None,
         "pid": os.getpid()}, indent=2) + "\n")
-    click.echo(_banner(settings, ca_bundle, admin, data_dir, workers_auto), nl=True)
+    click.echo(_banner(settings, ca_bundle, admin, data_dir, workers_auto,
+                       terminal=sys.stdout.isatty()), nl=True)
     if settings.upstream_endpoint:
         click.echo(f"  upstream {settings.upstream_endpoint}: roles from its IAM, credentials "
                    f"from its STS AssumeRole\n")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import signal
 import time
 import uuid
@@ -53,6 +55,7 @@ from roleport.server.providers.sts import StsProvider
 from roleport.server.ratelimit import Rate
 from roleport.server.request_limits import RequestThrottle
 from roleport.server.shared_buckets import SharedBuckets
+from roleport.spec.openapi import OPENAPI_PATH, openapi_document, served_operations
 from roleport.spec.serializer import Response, serialize_error
 from roleport.storage.sql.operations import SqlOperations
 from roleport.storage.sql.unit_of_work import SqlStore
@@ -76,6 +79,8 @@ class RequestTimeoutError(RoleportError):
 
 HEALTH_PATH = "/_roleport/health"
 METRICS_PATH = "/_roleport/metrics"
+#: the OpenAPI document is the same for every server of a version: clients may cache it
+_OPENAPI_CACHE = "public, max-age=3600"
 
 
 @dataclass
@@ -124,8 +129,12 @@ class RoleportApp:
                  metrics: Metrics, console: ConsoleApp | None = None, *,
                  server_log: LineWriter | None = None,
                  audit: AuditTrail | None = None,
-                 scheduler: LeaderLoop | None = None) -> None:
+                 scheduler: LeaderLoop | None = None,
+                 served: dict[str, list[str]] | None = None) -> None:
         self.settings = settings
+        #: service name -> operations, for the OpenAPI document (built on first request)
+        self.served = served or {}
+        self._openapi: tuple[bytes, str] | None = None
         self.store = store
         self.pipeline = pipeline
         self.metrics = metrics
@@ -177,6 +186,8 @@ class RoleportApp:
             loop = asyncio.get_running_loop()
             body = await loop.run_in_executor(self._executor, self.metrics.exposition)
             response = Response(200, [("Content-Type", CONTENT_TYPE_LATEST)], body)
+        elif request.raw_path == OPENAPI_PATH and request.method in ("GET", "HEAD"):
+            response = self._openapi_response(request)
         elif self.console is not None and _is_console(request.raw_path):
             response = await asyncio.get_running_loop().run_in_executor(
                 self._executor, self.console.handle, request, outcome)
@@ -252,6 +263,18 @@ class RoleportApp:
                 break
         request.body = b"".join(chunks)
         return None
+
+    def _openapi_response(self, request: Request) -> Response:
+        if self._openapi is None:
+            body = json.dumps(openapi_document(self.served, version=__version__),
+                              separators=(",", ":")).encode()
+            self._openapi = body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        body, etag = self._openapi
+        headers = [("Content-Type", "application/json"), ("Cache-Control", _OPENAPI_CACHE),
+                   ("ETag", etag), ("x-amzn-RequestId", request.request_id)]
+        if request.header_map.get("if-none-match") == etag:
+            return Response(304, headers, b"")
+        return Response(200, headers, b"" if request.method == "HEAD" else body)
 
     async def _health(self, request_id: str) -> Response:
         loop = asyncio.get_running_loop()
@@ -365,8 +388,10 @@ def create_app(settings: Settings, *, store: SqlStore, server_key: bytes,
                                                   settings.console_session_seconds),
                              throttle=throttle, clock=clock, https=not settings.http,
                              default_region=settings.region)
+    served = served_operations({**providers, "rolesanywhere-sessions": None})
     app = RoleportApp(settings, store, pipeline, metrics, console, audit=audit,
-                      scheduler=_notification_scheduler(settings, operations, clock, metrics))
+                      scheduler=_notification_scheduler(settings, operations, clock, metrics),
+                      served=served)
     #: for metrics: ``request_throttle.throttled`` (a Counter by limit name, this process)
     #: and its ``on_throttle`` callback; ``app.overloaded`` counts full-queue refusals
     app.request_throttle = limits

@@ -28,6 +28,7 @@ import contextlib
 import json
 import logging
 import resource
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,9 +57,11 @@ class ConnectionLimits:
 
 
 def _error_response(status: str, code: str, message: str, extra: str = "") -> bytes:
+    """An AWS-shaped JSON error, with a request id of its own as every answer has."""
     body = json.dumps({"message": message})
     head = (f"HTTP/1.1 {status}\r\n"
             "Content-Type: application/json\r\n"
+            f"x-amzn-RequestId: {uuid.uuid4()}\r\n"
             f"x-amzn-ErrorType: {code}\r\n"
             f"{extra}"
             f"Content-Length: {len(body)}\r\n"
@@ -75,10 +78,9 @@ def _busy_response() -> bytes:
 def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> type:
     """``base`` (one of uvicorn's HTTP protocol classes) with the header deadline and the
     connection cap of ``limits``."""
-    busy = _busy_response()
-    too_large = _error_response(
-        "431 Request Header Fields Too Large", "ValidationException",
-        f"The request headers exceed {limits.max_header_bytes} bytes.")
+    def too_large() -> bytes:
+        return _error_response("431 Request Header Fields Too Large", "ValidationException",
+                               f"The request headers exceed {limits.max_header_bytes} bytes.")
 
     class GuardedProtocol(base):  # type: ignore[misc, valid-type]
         _header_deadline: asyncio.TimerHandle | None = None
@@ -90,7 +92,7 @@ def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> 
             if len(self.connections) > limits.max_connections:
                 log.warning("connection refused: %d connections open (limit %d)",
                             len(self.connections) - 1, limits.max_connections)
-                transport.write(busy)
+                transport.write(_busy_response())
                 transport.close()
                 return
             self._arm_header_deadline()
@@ -107,7 +109,7 @@ def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> 
                 if size > limits.max_header_bytes:
                     log.info("connection closed: request headers over %d bytes",
                              limits.max_header_bytes)
-                    self.transport.write(too_large)
+                    self.transport.write(too_large())
                     self.transport.close()
                     return
                 self._header_bytes += len(data)
@@ -116,6 +118,15 @@ def guarded_protocol(base: type[asyncio.Protocol], limits: ConnectionLimits) -> 
             if self._request_in_progress():
                 self._disarm_header_deadline()
                 self._header_bytes, self._header_tail = 0, b""
+
+        def send_400_response(self, msg: str) -> None:
+            # uvicorn's own answer to bytes it cannot parse is plain text without a
+            # request id: answer in AWS's shape, as every other error
+            log.info("connection closed: %s", msg)
+            self.transport.write(_error_response(
+                "400 Bad Request", "ValidationException",
+                f"The request could not be read as HTTP/1.1 ({msg.rstrip('.')})."))
+            self.transport.close()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any
-from xml.sax.saxutils import escape
+import re
+from xml.sax.saxutils import escape as _escape
 
 import botocore.model
 
@@ -162,6 +163,17 @@ def serialize_error(service: Service | None, error: RoleportError, request_id: s
 
 
 # -- query protocol (XML) ------------------------------------------------------------
+
+#: characters XML 1.0 cannot carry at all, not even as a character reference
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def escape(text: str) -> str:
+    """XML text: markup escaped, and what XML cannot carry (control characters echoed
+    from a request, lone surrogates) replaced by U+FFFD, so that every client's parser
+    reads the document."""
+    return _escape(_NOT_XML.sub("\ufffd", text))
+
 
 
 def _xml(shape: botocore.model.Shape, value: Any, name: str, parts: list[str]) -> None:

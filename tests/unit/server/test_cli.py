@@ -52,3 +52,17 @@ def test_fail_closed_without_a_destination_and_an_unopenable_file_stop_the_start
     out = subprocess.run([*base, "--audit-log", str(tmp_path)], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 2 and "cannot open" in out.stderr
+def test_the_banner_shows_a_new_admin_secret_to_a_terminal_only(tmp_path) -> None:  # noqa: ANN001
+    from types import SimpleNamespace
+
+    from roleport.cli.serve import _banner
+    from roleport.config import Settings
+
+    admin = SimpleNamespace(created=True, source="generated", access_key_id="AKIAEXAMPLE",
+                            secret_access_key="s3cr3t-" * 6)
+    settings = Settings(data_dir=tmp_path)
+    shown = _banner(settings, None, admin, tmp_path, terminal=True)
+    logged = _banner(settings, None, admin, tmp_path, terminal=False)
+    assert admin.secret_access_key in shown
+    assert admin.secret_access_key not in logged
+    assert "AKIAEXAMPLE" in logged and str(tmp_path / "admin-credentials.json") in logged
