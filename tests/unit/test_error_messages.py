@@ -25,8 +25,9 @@ OWN_FIXED_MESSAGES = {"ExpiredSessionToken", "InvalidSessionToken"}
 #: errors that never reach a caller: the pipeline logs a StorageError and answers 503 in
 #: fixed words; a CrlFetchError becomes an audit reason (CreateSession says only that the
 #: revocation status could not be checked)
-# SystemExit: start-up failures, printed to the operator who started the server
-NEVER_SENT = {"StorageError", "CrlFetchError", "FetchError", "SystemExit"}
+# SystemExit, click's ClickException: start-up failures, printed to the operator who
+# started the server (e.g. the metrics port cannot be bound)
+NEVER_SENT = {"StorageError", "CrlFetchError", "FetchError", "SystemExit", "ClickException"}
 
 
 def _server_modules():

@@ -118,6 +118,15 @@ class Metrics:
         for leniency in sorted(leniencies):
             self.leniencies.labels(leniency).inc()
 
+    def crl_fetch_done(self, outcome: str) -> None:
+        self.crl_fetches.labels(outcome).inc()
+
+    def notification_done(self, sink: str, outcome: str) -> None:
+        self.notifications.labels(sink, outcome).inc()
+
+    def notification_run_done(self, timestamp: float) -> None:
+        self.notification_run.set(timestamp)
+
 
 class Seconds:
     """Formatting a timestamp costs more than the rest of a log line: the part up to the
@@ -155,14 +164,6 @@ def log_line(event: str, fields: dict[str, Any], level: str = "info") -> bytes:
     fields["level"] = level
     fields["timestamp"] = now_iso()
     return (_ENCODER.encode(fields) + "\n").encode()
-    def crl_fetch_done(self, outcome: str) -> None:
-        self.crl_fetches.labels(outcome).inc()
-
-    def notification_done(self, sink: str, outcome: str) -> None:
-        self.notifications.labels(sink, outcome).inc()
-
-    def notification_run_done(self, timestamp: float) -> None:
-        self.notification_run.set(timestamp)
 
 
 def scrape_registry(own: CollectorRegistry, inventory: Any = None) -> CollectorRegistry:
