@@ -171,18 +171,28 @@ def crl_server() -> Iterator[tuple[str, dict[str, bytes]]]:
 
 def audit_reason(server: RoleportServer, who: str) -> str:
     """``check: reason`` of the server's latest CreateSession audit line about ``who`` (its
-    subject DN or SPIFFE ID): the text the subject record keeps, without a CLI call."""
-    for line in reversed(server.output):
-        if '"audit"' not in line:
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if entry.get("log") == "audit" and who in (entry.get("x509Subject"),
-                                                  entry.get("spiffeId")):
-            return f"{entry.get('check')}: {entry.get('reason')}"
-    raise AssertionError(f"no audit line about {who}")
+    subject DN or SPIFFE ID): the text the subject record keeps, without a CLI call.
+
+    Log lines reach the output shortly after their response (the background writer
+    gathers them for up to 50 ms): wait for the writer first, then look for up to 5 s."""
+    import time
+
+    time.sleep(0.25)
+    deadline = time.monotonic() + 5
+    while True:
+        for line in reversed(server.output):
+            if '"audit"' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("log") == "audit" and who in (entry.get("x509Subject"),
+                                                      entry.get("spiffeId")):
+                return f"{entry.get('check')}: {entry.get('reason')}"
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no audit line about {who}")
+        time.sleep(0.05)
 
 
 def sts_identity(server: RoleportServer, credentials: dict[str, str]) -> dict[str, Any]:

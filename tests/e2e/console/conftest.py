@@ -134,8 +134,11 @@ def signed_in(tenant: Tenant) -> Iterator[httpx.Client]:
 # -- the browser -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One chromium for the browser tests' module. Not session-wide: Playwright's sync API
+    keeps an event loop running in this thread while it is open, and later tests in the
+    same worker that call asyncio.run() would fail."""
     if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed (bash .ci/run installs it)")
     from playwright.sync_api import sync_playwright

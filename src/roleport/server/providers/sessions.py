@@ -144,7 +144,10 @@ class SessionsProvider:
                 presented = read_x509_request(request.signing_request(),
                                               lenient=self.sessions.settings.lenient)
             except AuthenticationError as exc:
-                audit.check, audit.reason = "signature", exc.message
+                # AWS's message echoes the Authorization header after "Authorization=";
+                # the audit reason keeps the cause without the header
+                audit.check = "signature"
+                audit.reason = exc.message.split(" Authorization=", 1)[0]
                 raise AccessDeniedError(INVALID_SIGNATURE) from None
             result = self.sessions.create_session(SessionRequest(
                 credential=presented, trust_anchor_arn=arns["trustAnchorArn"],
