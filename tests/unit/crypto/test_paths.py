@@ -54,6 +54,15 @@ def _path(chain: list[Certificate]) -> list[str]:
 
 NOW = datetime.now(UTC)
 
+
+@pytest.fixture(autouse=True)
+def _now_is_when_the_test_runs() -> None:
+    """NOW is the time each test starts, not the time the module was collected: the
+    certificates are issued when a test first needs them, valid from 5 minutes before, and
+    the suite may reach this module well after collecting it."""
+    global NOW
+    NOW = datetime.now(UTC)
+
 # -- accepted paths -----------------------------------------------------------------------
 
 

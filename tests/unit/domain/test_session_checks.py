@@ -21,6 +21,15 @@ from roleport.domain.session_checks import (
 from roleport.errors import AuthenticationError
 
 NOW = datetime.now(UTC)
+
+
+@pytest.fixture(autouse=True)
+def _now_is_when_the_test_runs() -> None:
+    """NOW is the time each test starts, not the time the module was collected: the
+    certificates are issued when a test first needs them, valid from 5 minutes before, and
+    the suite may reach this module well after collecting it."""
+    global NOW
+    NOW = datetime.now(UTC)
 ACCOUNT, REGION = "111122223333", "us-east-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/workload"
 ROOT = devpki.create_root_ca("Checks Root CA")
