@@ -1,6 +1,6 @@
 """``roleport explain``: would this certificate get credentials, and if not, why?
 
-It runs the server's own checks (:func:`roleport.domain.session_checks.run_checks`, and
+It runs the server's own checks (:func:`roleport.domain.session_run.run_checks`, and
 :func:`roleport.sts.issuer.check_assume_role` for the role's trust policy) offline, on
 resources as the API shows them (``GetTrustAnchor``, ``GetProfile``, ``ListCrls``, IAM
 ``GetRole`` output: read from a server or from files), so its verdict is the server's.
@@ -35,8 +35,8 @@ from roleport.auth.x509 import read_x509_request, sign_x509_request
 from roleport.crypto.certificates import Certificate, load_pem_bundle
 from roleport.crypto.crls import Crl
 from roleport.crypto.keys import PrivateKey
-from roleport.domain import session_tags
 from roleport.crypto.paths import TrustStore
+from roleport.domain import session_tags
 from roleport.domain.model import AttributeMapping, Profile, Tag, TrustAnchor
 from roleport.domain.revocation import OCSP_TAG, DistributionPointCache, OcspChecker
 from roleport.domain.session_checks import (
@@ -46,8 +46,8 @@ from roleport.domain.session_checks import (
     SessionRequest,
     SessionSettings,
     Skipped,
-    run_checks,
 )
+from roleport.domain.session_run import run_checks
 from roleport.domain.spiffe import BundlePaths
 from roleport.domain.trusted_identity import configured
 from roleport.errors import AuthenticationError

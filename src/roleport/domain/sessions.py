@@ -50,9 +50,9 @@ from roleport.domain.session_checks import (
     SessionChecks,
     SessionRequest,
     SessionSettings,
-    run_checks,
     source_identity_for,
 )
+from roleport.domain.session_run import run_checks
 from roleport.domain.spiffe import BundlePaths, SpiffeBundles
 from roleport.domain.subjects import subject_key
 from roleport.errors import AuthenticationError, RoleportError

@@ -16,8 +16,8 @@ from roleport.domain.session_checks import (
     SessionChecks,
     SessionRequest,
     SessionSettings,
-    run_checks,
 )
+from roleport.domain.session_run import run_checks
 from roleport.errors import AuthenticationError
 
 NOW = datetime.now(UTC)
