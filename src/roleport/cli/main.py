@@ -6,8 +6,8 @@ import click
 
 from roleport import __version__
 from roleport.cli.admin import accounts, db, subjects
-from roleport.cli.explain import explain_command
 from roleport.cli.audit import audit
+from roleport.cli.explain import explain_command
 from roleport.cli.notifications import notifications
 from roleport.cli.pki import pki
 from roleport.cli.quickstart import quickstart

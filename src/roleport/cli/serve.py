@@ -13,54 +13,10 @@ import click
 
 from roleport.cli.notifications import notification_options
 from roleport.cli.options import account_option, data_options
+from roleport.cli.serve_limits import limit_options
 from roleport.cli.upstream import upstream_options
 from roleport.config import DEFAULT_PORT, DEFAULT_REGION, Settings
-from roleport.domain.quotas import Quotas
-from roleport.server.ratelimit import Rate
-from roleport.server.request_limits import RequestRates
 from roleport.ops.config import NotificationConfig
-from roleport.server.connections import (
-    DEFAULT_BODY_TIMEOUT_SECONDS,
-    DEFAULT_HEADER_TIMEOUT_SECONDS,
-    DEFAULT_KEEP_ALIVE_SECONDS,
-    DEFAULT_MAX_CONNECTIONS,
-    ConnectionLimits,
-)
-
-
-class RateType(click.ParamType):
-    """``RATE[/BURST]``: requests a second, and how many may come at once (default: the
-    rate, at least 1); ``0`` or ``off`` turns the limit off."""
-
-    name = "RATE[/BURST]"
-
-    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
-        if value is None or isinstance(value, Rate):
-            return value
-        text = str(value).strip().lower()
-        if text in ("0", "off", "none"):
-            return None
-        rate, _, burst = text.partition("/")
-        try:
-            per_second = float(rate)
-            size = int(burst) if burst else max(1, int(per_second))
-            return Rate(per_second, size)
-        except ValueError:
-            self.fail(f"{value!r} is not RATE[/BURST] (e.g. 10 or 10/20) or off", param, ctx)
-
-
-def _rate_text(rate: Rate | None) -> str:
-    return "off" if rate is None else f"{rate.per_second:g}/{rate.burst}"
-
-
-_RATES = RequestRates()
-
-
-def _rate_option(name: str, default: Rate | None, help_text: str):  # noqa: ANN202
-    env = "ROLEPORT_" + name.upper().replace("-", "_")
-    return click.option(f"--{name}", envvar=env, type=RateType(),
-                        default=_rate_text(default), show_default=True,
-                        help=help_text + " RATE[/BURST] a second, or off.")
 
 
 def _bind(host: str, port: int, *, workers: int = 1) -> socket.socket:
@@ -218,80 +174,7 @@ def _banner(settings: Settings, ca_bundle: Path | None, admin, data_dir: Path,  
               default=300.0, show_default=True, type=click.FloatRange(1, 86400),
               help="Seconds between bundle refreshes when the bundle has no "
                    "spiffe_refresh_hint.")
-@click.option("--max-body-bytes", envvar="ROLEPORT_MAX_BODY_BYTES", default=1024 * 1024,
-              show_default=True, type=click.IntRange(1024, 64 * 1024 * 1024),
-              help="Largest request body accepted.")
-@click.option("--header-timeout", envvar="ROLEPORT_HEADER_TIMEOUT",
-              default=DEFAULT_HEADER_TIMEOUT_SECONDS, show_default=True,
-              type=click.FloatRange(0.1, 3600),
-              help="Seconds a client has to send a request's headers, from connecting or "
-                   "from the previous response; then the connection is closed.")
-@click.option("--body-timeout", envvar="ROLEPORT_BODY_TIMEOUT",
-              default=DEFAULT_BODY_TIMEOUT_SECONDS, show_default=True,
-              type=click.FloatRange(0.1, 3600),
-              help="Seconds a client has to send a request's body once its headers came; "
-                   "then a 408 RequestTimeoutException and the connection is closed.")
-@click.option("--keep-alive-timeout", envvar="ROLEPORT_KEEP_ALIVE_TIMEOUT",
-              default=DEFAULT_KEEP_ALIVE_SECONDS, show_default=True,
-              type=click.FloatRange(0.1, 3600),
-              help="Seconds an idle keep-alive connection stays open between requests.")
-@click.option("--max-connections", envvar="ROLEPORT_MAX_CONNECTIONS",
-              default=DEFAULT_MAX_CONNECTIONS, show_default=True,
-              type=click.IntRange(1, 1_000_000),
-              help="Open connections per worker; one more is answered 503 and closed.")
-@click.option("--auth-failure-rate", envvar="ROLEPORT_AUTH_FAILURE_RATE", default=2.0,
-              show_default=True, type=click.FloatRange(0, 10_000),
-              help="Failed authentications (wrong secret, unknown key, bad session token) "
-                   "allowed per second per source address and per access key, after "
-                   "--auth-failure-burst; more are throttled. 0 turns throttling off.")
-@click.option("--auth-failure-burst", envvar="ROLEPORT_AUTH_FAILURE_BURST", default=10,
-              show_default=True, type=click.IntRange(1, 1_000_000),
-              help="Failed authentications allowed in a burst before --auth-failure-rate "
-                   "applies.")
-@_rate_option("create-session-rate-per-certificate", _RATES.create_session_per_certificate,
-              "CreateSession requests per certificate (AWS's CreateSession quota: 10 a "
-              "second), counted before any cryptography.")
-@_rate_option("create-session-rate-per-source", _RATES.create_session_per_source,
-              "CreateSession requests per source address (IPv6 by /64).")
-@_rate_option("rolesanywhere-rate-per-key", _RATES.rolesanywhere_per_key,
-              "Roles Anywhere control-plane requests per access key and API family "
-              "(trust anchors, profiles, subjects, tagging, CRLs; AWS's quota: 1 a second "
-              "each).")
-@_rate_option("iam-rate-per-key", _RATES.iam_per_key,
-              "IAM requests per access key (AWS publishes no number; Roleport's default).")
-@_rate_option("sts-rate-per-key", _RATES.sts_per_key,
-              "STS requests per access key (AWS publishes no number; Roleport's default).")
-@click.option("--no-rate-limits", envvar="ROLEPORT_NO_RATE_LIMITS", is_flag=True,
-              help="Turn every request rate limit above off (failed-authentication "
-                   "throttling stays: see --auth-failure-rate).")
-@click.option("--max-pending-requests", envvar="ROLEPORT_MAX_PENDING_REQUESTS", default=256,
-              show_default=True, type=click.IntRange(1, 1_000_000),
-              help="Requests one worker holds at once, running or waiting to run; one more "
-                   "is answered 503 ServiceUnavailable at once instead of waiting.")
-@click.option("--drain-timeout", envvar="ROLEPORT_DRAIN_TIMEOUT", default=5.0,
-              show_default=True, type=click.FloatRange(0, 3600),
-              help="On SIGTERM: seconds the requests being served have to finish (new "
-                   "connections are refused at once); then the worker stops.")
-@click.option("--quota-trust-anchors", envvar="ROLEPORT_QUOTA_TRUST_ANCHORS", default=50,
-              show_default=True, type=click.IntRange(1))
-@click.option("--quota-profiles", envvar="ROLEPORT_QUOTA_PROFILES", default=250,
-              show_default=True, type=click.IntRange(1))
-@click.option("--quota-crls-per-trust-anchor", envvar="ROLEPORT_QUOTA_CRLS_PER_TRUST_ANCHOR",
-              default=2, show_default=True, type=click.IntRange(1))
-@click.option("--quota-certificates-per-trust-anchor",
-              envvar="ROLEPORT_QUOTA_CERTIFICATES_PER_TRUST_ANCHOR", default=2,
-              show_default=True, type=click.IntRange(1))
-@click.option("--quota-roles-per-profile", envvar="ROLEPORT_QUOTA_ROLES_PER_PROFILE",
-              default=250, show_default=True, type=click.IntRange(1, 250))
-@click.option("--quota-mapping-rules-per-field",
-              envvar="ROLEPORT_QUOTA_MAPPING_RULES_PER_FIELD", default=50, show_default=True,
-              type=click.IntRange(1, 1000),
-              help="PutAttributeMapping: most rules for one certificate field (not an AWS "
-                   "quota: AWS documents none).")
-@click.option("--quota-mapping-rules-per-profile",
-              envvar="ROLEPORT_QUOTA_MAPPING_RULES_PER_PROFILE", default=100,
-              show_default=True, type=click.IntRange(1, 3000),
-              help="Most attribute mapping rules of one profile, all fields together.")
+@limit_options
 @click.option("--sqlite-synchronous", envvar="ROLEPORT_SQLITE_SYNCHRONOUS",
               type=click.Choice(["full", "normal"]), default="full", show_default=True,
               help="SQLite only: 'full' writes each acknowledged change to disk before "
@@ -354,17 +237,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
           crl_fetch_max_bytes: int, ocsp_timeout: float, acm_pca_endpoint: str | None,
           acm_pca_profile: str | None, acm_pca_timeout: float,
           spiffe_bundles: tuple[str, ...], spiffe_bundle_ca: Path | None,
-          spiffe_max_staleness: float, spiffe_default_refresh: float, max_body_bytes: int,
-          header_timeout: float,
-          body_timeout: float, keep_alive_timeout: float, max_connections: int,
-          auth_failure_rate: float, auth_failure_burst: int,
-          create_session_rate_per_certificate: Rate | None,
-          create_session_rate_per_source: Rate | None, rolesanywhere_rate_per_key: Rate | None,
-          iam_rate_per_key: Rate | None, sts_rate_per_key: Rate | None, no_rate_limits: bool,
-          max_pending_requests: int, drain_timeout: float, quota_trust_anchors: int,
-          quota_profiles: int, quota_crls_per_trust_anchor: int,
-          quota_certificates_per_trust_anchor: int, quota_roles_per_profile: int,
-          quota_mapping_rules_per_field: int, quota_mapping_rules_per_profile: int,
+          spiffe_max_staleness: float, spiffe_default_refresh: float, limits: dict,
           sqlite_synchronous: str, log_level: str, no_access_log: bool,
           audit_log: str | None, audit_fail_closed: bool, log_buffer_lines: int,
           workers: int, threads: int, dispatch: str, no_console: bool,
@@ -409,12 +282,6 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         admin_access_key_id=os.environ.get("ROLEPORT_ADMIN_ACCESS_KEY_ID") or None,
         admin_secret_access_key=os.environ.get("ROLEPORT_ADMIN_SECRET_ACCESS_KEY") or None,
         **Settings.keys_from_env(os.environ),
-        quotas=Quotas(trust_anchors=quota_trust_anchors, profiles=quota_profiles,
-                      crls_per_trust_anchor=quota_crls_per_trust_anchor,
-                      certificates_per_trust_anchor=quota_certificates_per_trust_anchor,
-                      roles_per_profile=quota_roles_per_profile,
-                      mapping_rules_per_field=quota_mapping_rules_per_field,
-                      mapping_rules_per_profile=quota_mapping_rules_per_profile),
         sqlite_synchronous=sqlite_synchronous, strict_signing=strict_signing,
         invalid_tag_values=invalid_tag_values,
         crl_fetch_timeout_seconds=crl_fetch_timeout, crl_fetch_max_bytes=crl_fetch_max_bytes,
@@ -423,17 +290,7 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, region
         spiffe_bundles=_spiffe_bundles(spiffe_bundles), spiffe_bundle_ca=spiffe_bundle_ca,
         spiffe_max_staleness_seconds=spiffe_max_staleness,
         spiffe_default_refresh_seconds=spiffe_default_refresh,
-        max_body_bytes=max_body_bytes,
-        connection_limits=ConnectionLimits(
-            header_timeout_seconds=header_timeout, body_timeout_seconds=body_timeout,
-            keep_alive_seconds=keep_alive_timeout, max_connections=max_connections),
-        auth_failure_rate=auth_failure_rate, auth_failure_burst=auth_failure_burst,
-        request_rates=RequestRates.off() if no_rate_limits else RequestRates(
-            create_session_per_certificate=create_session_rate_per_certificate,
-            create_session_per_source=create_session_rate_per_source,
-            rolesanywhere_per_key=rolesanywhere_rate_per_key, iam_per_key=iam_rate_per_key,
-            sts_per_key=sts_rate_per_key),
-        max_pending_requests=max_pending_requests, drain_timeout_seconds=drain_timeout,
+        **limits,
         log_level=log_level, workers=workers, threads=threads,
         dispatch=dispatch, access_log=not no_access_log, audit_log=audit_log,
         audit_fail_closed=audit_fail_closed, log_buffer_lines=log_buffer_lines,

@@ -10,7 +10,7 @@ import threading
 import click
 import pytest
 
-from roleport.cli.serve import RateType
+from roleport.cli.serve_limits import RateType
 from roleport.errors import ThrottlingError
 from roleport.server.ratelimit import Rate
 from roleport.server.request_limits import (
