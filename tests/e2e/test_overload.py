@@ -14,56 +14,18 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
-from roleport.auth.verifier import SigningRequest
-from roleport.auth.x509 import sign_x509_request
 from roleport.crypto import devpki
-from roleport.testing import Account, RoleportServer
+from roleport.testing import RoleportServer
 from tests.pg_server import ThrowawayPostgres, find_bindir
 
 from .clients.support import Setup
-
-
-def _raw(server: RoleportServer, account: Account, service: str) -> bytes:
-    """A signed request as bytes on the wire (replayable within the signature window)."""
-    if service == "rolesanywhere":
-        method, path, body, headers = "GET", "/trustanchors", b"", {}
-    else:
-        action = "ListRoles&Version=2010-05-08" if service == "iam" else \
-            "GetCallerIdentity&Version=2011-06-15"
-        method, path, body = "POST", "/", f"Action={action}".encode()
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    request = AWSRequest(method=method, url=server.endpoint + path, data=body, headers=headers)
-    SigV4Auth(Credentials(account.access_key_id, account.secret_access_key), service,
-              "us-east-1").add_auth(request)
-    return _wire(method, path, dict(request.headers.items()), body, server)
-
-
-def _wire(method: str, path: str, headers: dict[str, str], body: bytes,
-          server: RoleportServer) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {urlsplit(server.endpoint).netloc}",
-             *(f"{k}: {v}" for k, v in headers.items() if k.lower() != "host"),
-             f"Content-Length: {len(body)}", "Connection: close", "", ""]
-    return "\r\n".join(lines).encode() + body
-
-
-def _session_raw(server: RoleportServer, setup: Setup, leaf: devpki.IssuedCertificate) -> bytes:
-    body = json.dumps(setup.arns).encode()
-    signed = sign_x509_request(
-        SigningRequest("POST", "/sessions", "", [
-            ("host", urlsplit(server.endpoint).netloc), ("content-type", "application/json")],
-            body), certificate=leaf.certificate, sign=leaf.key.sign, region=server.region,
-        now=datetime.now(UTC), chain=leaf.intermediates)
-    return _wire("POST", "/sessions", {n: v for n, v in signed.headers}, body, server)
+from .wire_support import error_code, session_request, signed_request, wire_bytes
 
 
 def _address(server: RoleportServer) -> tuple[str, int]:
@@ -92,13 +54,6 @@ def _send(server: RoleportServer, raw: bytes) -> tuple[int, dict[str, str], byte
     return asyncio.run(_exchange(_address(server), raw))
 
 
-def _code(answer: tuple[int, dict[str, str], bytes]) -> tuple[int, str]:
-    status, headers, body = answer
-    if "x-amzn-errortype" in headers:
-        return status, headers["x-amzn-errortype"]
-    if b"<Code>" in body:
-        return status, body.split(b"<Code>")[1].split(b"</Code>")[0].decode()
-    return status, ""
 
 
 # -- the database goes away ------------------------------------------------------------------
@@ -121,10 +76,10 @@ def test_an_unreachable_database_is_503_and_the_server_recovers(
         account = server.new_account()
         setup = Setup(server, account, [pki.root])
         leaf = devpki.issue_leaf(pki.intermediate, "during-outage")
-        requests = {"rolesanywhere": _raw(server, account, "rolesanywhere"),
-                    "iam": _raw(server, account, "iam"), "sts": _raw(server, account, "sts"),
-                    "sessions": _session_raw(server, setup, leaf)}
-        assert {n: _code(_send(server, r))[0] for n, r in requests.items()} == \
+        requests = {service: wire_bytes(server, signed_request(server, account, service))
+                    for service in ("rolesanywhere", "iam", "sts")}
+        requests["sessions"] = wire_bytes(server, session_request(server, setup, leaf))
+        assert {n: error_code(_send(server, r))[0] for n, r in requests.items()} == \
             {"rolesanywhere": 200, "iam": 200, "sts": 200, "sessions": 201}
 
         # requests keep coming while the database stops under them (some fail mid-query)
@@ -134,7 +89,7 @@ def test_an_unreachable_database_is_503_and_the_server_recovers(
         def load() -> None:
             while not stop.is_set():
                 for raw in requests.values():
-                    during[_code(_send(server, raw))] += 1
+                    during[error_code(_send(server, raw))] += 1
 
         loaders = [threading.Thread(target=load) for _ in range(3)]
         for thread in loaders:
@@ -151,15 +106,15 @@ def test_an_unreachable_database_is_503_and_the_server_recovers(
         for _ in range(3):
             for name, raw in requests.items():
                 status, headers, body = answer = _send(server, raw)
-                seen[_code(answer)] += 1
+                seen[error_code(answer)] += 1
                 if status == 503:
                     assert headers["retry-after"] == "1"
                     assert headers["x-amz-retry-after"] == "1000"
                 if name == "rolesanywhere":
-                    assert _code(answer) == (503, "ServiceUnavailableException")
+                    assert error_code(answer) == (503, "ServiceUnavailableException")
                     assert json.loads(body)["retryAfterSeconds"] == 1
                 if name == "iam":  # the query shape
-                    assert _code(answer) == (503, "ServiceUnavailable")
+                    assert error_code(answer) == (503, "ServiceUnavailable")
                     assert b"<Type>Receiver</Type>" in body
         # what needs no database (a cached key, a minted credential) may still be served
         assert set(seen) <= {(503, "ServiceUnavailableException"), (503, "ServiceUnavailable"),
@@ -172,7 +127,7 @@ def test_an_unreachable_database_is_503_and_the_server_recovers(
         deadline = time.monotonic() + 60
         statuses: list[int] = []
         while time.monotonic() < deadline:
-            statuses = [_code(_send(server, r))[0] for r in requests.values()]
+            statuses = [error_code(_send(server, r))[0] for r in requests.values()]
             if statuses == [200, 200, 200, 201]:
                 break
             assert set(statuses) <= {200, 201, 503}, statuses
@@ -203,7 +158,7 @@ def test_sigterm_finishes_in_flight_requests_and_refuses_new_connections(
     server.start()
     try:
         address = _address(server)
-        raw = _raw(server, server.admin, "sts")
+        raw = wire_bytes(server, signed_request(server, server.admin, "sts"))
         head, _, body = raw.partition(b"\r\n\r\n")
         in_flight = socket.create_connection(address, timeout=30)
         in_flight.sendall(head + b"\r\n\r\n" + body[:10])  # the headers, part of the body
@@ -241,7 +196,7 @@ def crowded() -> Iterator[RoleportServer]:
 def test_hundreds_of_idle_and_half_sent_connections_do_not_starve_requests(
         crowded: RoleportServer) -> None:
     address = _address(crowded)
-    raw = _raw(crowded, crowded.admin, "sts")
+    raw = wire_bytes(crowded, signed_request(crowded, crowded.admin, "sts"))
 
     async def scenario() -> tuple[list[int], int]:
         idle, slow = [], []
@@ -268,7 +223,8 @@ def test_hundreds_of_idle_and_half_sent_connections_do_not_starve_requests(
 def test_a_flood_beyond_the_queue_gets_quick_503s_not_a_long_wait(
         crowded: RoleportServer) -> None:
     address = _address(crowded)
-    sts, ra = _raw(crowded, crowded.admin, "sts"), _raw(crowded, crowded.admin, "rolesanywhere")
+    sts, ra = (wire_bytes(crowded, signed_request(crowded, crowded.admin, service))
+               for service in ("sts", "rolesanywhere"))
 
     async def flood() -> list[tuple[int, dict[str, str], bytes]]:
         conns = [await asyncio.open_connection(*address) for _ in range(150)]
@@ -281,7 +237,7 @@ def test_a_flood_beyond_the_queue_gets_quick_503s_not_a_long_wait(
         return answers
 
     answers = asyncio.run(flood())
-    codes = Counter(_code(a) for a in answers)
+    codes = Counter(error_code(a) for a in answers)
     assert set(codes) <= {(200, ""), (503, "ServiceUnavailable"),
                           (503, "ServiceUnavailableException")}, codes
     assert codes[(200, "")] >= 2
@@ -291,4 +247,4 @@ def test_a_flood_beyond_the_queue_gets_quick_503s_not_a_long_wait(
         assert headers["retry-after"] == "1" and headers["x-amz-retry-after"] == "1000"
         assert b"too many requests are waiting" in body
     # and once the flood is over, the server serves as before
-    assert _code(_send(crowded, sts)) == (200, "")
+    assert error_code(_send(crowded, sts)) == (200, "")

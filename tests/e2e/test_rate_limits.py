@@ -4,24 +4,17 @@ AWS does, and boto3's standard retry mode backs off and gets through."""
 
 from __future__ import annotations
 
-import http.client
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.config import Config
-from botocore.credentials import Credentials
 
-from roleport.auth.verifier import SigningRequest
-from roleport.auth.x509 import sign_x509_request
 from roleport.crypto import devpki
-from roleport.testing import Account, RoleportServer
+from roleport.testing import RoleportServer
 
 from .clients.support import Setup
+from .wire_support import error_code, send, session_request, signed_request
 
 SLOW = "0.01"  # a token every 100 s: nothing refills while a test runs
 
@@ -36,87 +29,43 @@ def limited() -> Iterator[RoleportServer]:
         yield srv
 
 
-def _send(server: RoleportServer, method: str, path: str, body: bytes,
-          headers: dict[str, str], source: str = "127.0.0.1") \
-        -> tuple[int, dict[str, str], bytes]:
-    parts = urlsplit(server.endpoint)
-    # a connection each: SO_REUSEPORT spreads them over both workers
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20,
-                                      source_address=(source, 0))
-    try:
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, \
-            response.read()
-    finally:
-        conn.close()
 
 
-def _signed(server: RoleportServer, account: Account, service: str) \
-        -> tuple[str, str, bytes, dict[str, str]]:
-    if service == "rolesanywhere":
-        method, path, body, headers = "GET", "/trustanchors", b"", {}
-    else:
-        action = "ListRoles&Version=2010-05-08" if service == "iam" else \
-            "GetCallerIdentity&Version=2011-06-15"
-        method, path, body = "POST", "/", f"Action={action}".encode()
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    request = AWSRequest(method=method, url=server.endpoint + path, data=body, headers=headers)
-    SigV4Auth(Credentials(account.access_key_id, account.secret_access_key), service,
-              "us-east-1").add_auth(request)
-    return method, path, body, dict(request.headers.items())
 
 
-def _code(answer: tuple[int, dict[str, str], bytes]) -> tuple[int, str]:
-    status, headers, body = answer
-    if "x-amzn-errortype" in headers:
-        return status, headers["x-amzn-errortype"]
-    if b"<Code>" in body:
-        return status, body.split(b"<Code>")[1].split(b"</Code>")[0].decode()
-    return status, ""
 
 
 def test_control_plane_burst_is_shared_by_the_workers(limited: RoleportServer) -> None:
     key = limited.new_account()
-    request = _signed(limited, key, "rolesanywhere")
+    request = signed_request(limited, key, "rolesanywhere")
     # 20 fresh connections: both workers get at least 4 of them (but 3 times in 1,000), so
     # buckets of their own would serve 8
-    answers = [_code(_send(limited, *request)) for _ in range(20)]
+    answers = [error_code(send(limited, request)) for _ in range(20)]
     assert answers[:4] == [(200, "")] * 4
     assert answers[4:] == [(429, "ThrottlingException")] * 16
-    status, headers, body = _send(limited, *request)
+    status, headers, body = send(limited, request)
     assert status == 429 and json.loads(body)["message"] == "Rate exceeded"
     assert int(headers["retry-after"]) >= 1
     assert int(headers["x-amz-retry-after"]) == int(headers["retry-after"]) * 1000
     assert headers["x-amzn-requestid"]
     # another key is not affected, nor another API family of the same key
-    assert _code(_send(limited, *_signed(limited, limited.new_account(), "rolesanywhere"))) \
-        == (200, "")
+    other = signed_request(limited, limited.new_account(), "rolesanywhere")
+    assert error_code(send(limited, other)) == (200, "")
     assert limited.client("rolesanywhere", key).list_profiles()["profiles"] == []
 
 
 def test_iam_answers_throttling_in_the_query_shape(limited: RoleportServer) -> None:
     key = limited.new_account()
-    request = _signed(limited, key, "iam")
-    answers = [_code(_send(limited, *request)) for _ in range(7)]
+    request = signed_request(limited, key, "iam")
+    answers = [error_code(send(limited, request)) for _ in range(7)]
     assert answers == [(200, "")] * 4 + [(400, "Throttling")] * 3
-    status, headers, body = _send(limited, *request)
+    status, headers, body = send(limited, request)
     assert headers["content-type"] == "text/xml" and b"<Type>Sender</Type>" in body
     assert b"<Message>Rate exceeded</Message>" in body and headers["x-amz-retry-after"]
-    sts = _signed(limited, key, "sts")  # STS's limit is off here
-    assert [_code(_send(limited, *sts)) for _ in range(6)] == [(200, "")] * 6
+    sts = signed_request(limited, key, "sts")  # STS's limit is off here
+    assert [error_code(send(limited, sts)) for _ in range(6)] == [(200, "")] * 6
 
 
-def _session_request(server: RoleportServer, setup: Setup, leaf: devpki.IssuedCertificate) \
-        -> tuple[str, str, bytes, dict[str, str]]:
-    netloc = urlsplit(server.endpoint).netloc
-    body = json.dumps(setup.arns).encode()
-    signed = sign_x509_request(
-        SigningRequest("POST", "/sessions", "", [("host", netloc),
-                                                 ("content-type", "application/json")], body),
-        certificate=leaf.certificate, sign=leaf.key.sign, region=server.region,
-        now=datetime.now(UTC), chain=leaf.intermediates)
-    return "POST", "/sessions", body, {n: v for n, v in signed.headers if n != "host"}
 
 
 def test_create_session_is_limited_per_certificate_and_per_source(limited: RoleportServer,
@@ -124,18 +73,18 @@ def test_create_session_is_limited_per_certificate_and_per_source(limited: Rolep
     setup = Setup(limited, limited.new_account(), [pki.root])
     alice, bob, carol = (devpki.issue_leaf(pki.intermediate, cn) for cn in ("a", "b", "c"))
     first = "127.0.0.41"
-    as_alice = _session_request(limited, setup, alice)
-    answers = [_code(_send(limited, *as_alice, source=first)) for _ in range(4)]
+    as_alice = session_request(limited, setup, alice)
+    answers = [error_code(send(limited, as_alice, source=first)) for _ in range(4)]
     assert answers == [(201, "")] * 3 + [(429, "ThrottlingException")]  # the certificate
     # alice from another address is still the same certificate
-    assert _code(_send(limited, *as_alice, source="127.0.0.42")) == \
+    assert error_code(send(limited, as_alice, source="127.0.0.42")) == \
         (429, "ThrottlingException")
     # the first address has one token left of its 5: bob gets it, carol does not
-    assert _code(_send(limited, *_session_request(limited, setup, bob), source=first)) == \
+    assert error_code(send(limited, session_request(limited, setup, bob), source=first)) == \
         (201, "")
-    as_carol = _session_request(limited, setup, carol)
-    assert _code(_send(limited, *as_carol, source=first)) == (429, "ThrottlingException")
-    assert _code(_send(limited, *as_carol, source="127.0.0.43")) == (201, "")
+    as_carol = session_request(limited, setup, carol)
+    assert error_code(send(limited, as_carol, source=first)) == (429, "ThrottlingException")
+    assert error_code(send(limited, as_carol, source="127.0.0.43")) == (201, "")
 
 
 @pytest.fixture(scope="module")
