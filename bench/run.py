@@ -150,10 +150,11 @@ class Server:
                 self.process.kill()
 
 
-#: ``roleport serve`` as users run it, and tuned. ``defaults``: nothing but the address and
-#: the data dir (so ``--workers auto``, the access log on, ``--log-level info``), plain HTTP
-#: so that wrk and moto compare like for like (``defaults+tls`` adds the HTTPS default).
-#: ``tuned``: two workers, no access log, warnings only.
+#: ``roleport serve`` as users run it, and tuned. ``defaults``: the address, the data dir
+#: and the audit trail to a file, as an operator runs it (so ``--workers auto``, the access
+#: log on, ``--log-level info``, audit records written), plain HTTP so that wrk and moto
+#: compare like for like (``defaults+tls`` adds the HTTPS default).
+#: ``tuned``: two workers, no access log, no audit trail, warnings only.
 CONFIGS = {
     "defaults": [],
     "defaults+tls": [],
@@ -168,6 +169,8 @@ def roleport_server(data_dir: Path, port: int, *, database_url: str | None = Non
            "--data-dir", str(data_dir), *CONFIGS[config]]
     if scheme == "http":
         cmd.append("--http")
+    if config.startswith("defaults"):
+        cmd += ["--audit-log", str(data_dir.parent / f"{data_dir.name}-audit.jsonl")]
     if database_url:
         cmd += ["--database-url", database_url]
     return Server("roleport", cmd, f"{scheme}://127.0.0.1:{port}/_roleport/health",
