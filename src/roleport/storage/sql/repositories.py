@@ -86,9 +86,25 @@ class SqlRepository(Generic[E]):
         stmt = self._statement("count", tuple(sorted(columns)))
         return int(self._conn.execute(stmt, self._params(scope, columns)).scalar_one())
 
+    def _write(self, kind: str) -> Any:
+        """The insert, update-by-id or delete-by-id statement, built once per table; the
+        row travels as parameters (an update sets the columns the parameters name)."""
+        key = (self._table.name, kind)
+        stmt = _STATEMENTS.get(key)
+        if stmt is None:
+            t = self._table
+            if kind == "insert":
+                stmt = t.insert()
+            elif kind == "update":
+                stmt = t.update().where(t.c.id == bindparam("_id"))
+            else:
+                stmt = t.delete().where(t.c.id == bindparam("_id"))
+            _STATEMENTS[key] = stmt
+        return stmt
+
     def add(self, entity: E) -> E:
         try:
-            result = self._conn.execute(self._table.insert().values(**self._codec.to_row(entity)))
+            result = self._conn.execute(self._write("insert"), self._codec.to_row(entity))
         except IntegrityError as err:
             raise conflict(err) from None
         entity.seq = result.inserted_primary_key[0]  # type: ignore[attr-defined]
@@ -97,15 +113,14 @@ class SqlRepository(Generic[E]):
     def update(self, entity: E) -> None:
         row = self._codec.to_row(entity)
         row.pop("seq", None)
-        t = self._table
+        row["_id"] = row.pop("id")
         try:
-            self._conn.execute(t.update().where(t.c.id == row.pop("id")).values(**row))
+            self._conn.execute(self._write("update"), row)
         except IntegrityError as err:
             raise conflict(err) from None
 
     def delete(self, entity: E) -> None:
-        t = self._table
-        self._conn.execute(t.delete().where(t.c.id == entity.id))  # type: ignore[attr-defined]
+        self._conn.execute(self._write("delete"), {"_id": entity.id})  # type: ignore[attr-defined]
 
 
 class SqlAccessKeys:
