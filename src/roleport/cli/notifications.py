@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -11,63 +10,47 @@ from typing import Any
 
 import click
 
-from roleport.cli.options import F, data_options
+from roleport.cli.options import data_options, option_group
 from roleport.ops.config import DEFAULT_INTERVAL_SECONDS, NotificationConfig
 
-_NAMES = ("notify_webhook", "notify_webhook_secret", "notify_webhook_secret_file",
-          "notify_webhook_retries", "notify_webhook_backoff", "notify_webhook_timeout",
-          "notify_dead_letter", "notify_file", "notify_stdout", "notify_interval")
+_OPTIONS = [
+    click.option("--notify-webhook", envvar="ROLEPORT_NOTIFY_WEBHOOK", metavar="URL",
+                 help="Expiry notifications: POST each event (JSON) to this URL, signed "
+                      "with --notify-webhook-secret (header X-Roleport-Signature)."),
+    click.option("--notify-webhook-secret", envvar="ROLEPORT_NOTIFY_WEBHOOK_SECRET",
+                 metavar="SECRET", help="The HMAC-SHA256 key of the webhook signature "
+                 "(prefer the environment variable or --notify-webhook-secret-file)."),
+    click.option("--notify-webhook-secret-file",
+                 envvar="ROLEPORT_NOTIFY_WEBHOOK_SECRET_FILE",
+                 type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                 help="A file holding the webhook secret (surrounding whitespace "
+                      "removed)."),
+    click.option("--notify-webhook-retries", envvar="ROLEPORT_NOTIFY_WEBHOOK_RETRIES",
+                 default=5, show_default=True, type=click.IntRange(0, 20),
+                 help="Retries after a failed POST (no answer, or not 2xx)."),
+    click.option("--notify-webhook-backoff", envvar="ROLEPORT_NOTIFY_WEBHOOK_BACKOFF",
+                 default=1.0, show_default=True, type=click.FloatRange(0, 3600),
+                 help="Seconds before the first retry; doubled before each next one."),
+    click.option("--notify-webhook-timeout", envvar="ROLEPORT_NOTIFY_WEBHOOK_TIMEOUT",
+                 default=10.0, show_default=True, type=click.FloatRange(0.1, 300),
+                 help="Seconds to wait for the webhook's answer."),
+    click.option("--notify-dead-letter", envvar="ROLEPORT_NOTIFY_DEAD_LETTER",
+                 type=click.Path(dir_okay=False, path_type=Path),
+                 help="JSON-lines file of the events the webhook refused after its "
+                      "last retry [default: DATA_DIR/notifications-dead-letter.jsonl]."),
+    click.option("--notify-file", envvar="ROLEPORT_NOTIFY_FILE",
+                 type=click.Path(dir_okay=False, path_type=Path),
+                 help="Append each expiry event to this JSON-lines file."),
+    click.option("--notify-stdout", envvar="ROLEPORT_NOTIFY_STDOUT", is_flag=True,
+                 help="Print each expiry event on stdout (one JSON line)."),
+    click.option("--notify-interval", envvar="ROLEPORT_NOTIFY_INTERVAL",
+                 default=DEFAULT_INTERVAL_SECONDS, show_default=True,
+                 type=click.FloatRange(1, 30 * 86400),
+                 help="Seconds between evaluations of the notification settings (one "
+                      "server of all workers and replicas runs them; a certificate is "
+                      "notified at most once a day per threshold)."),
+]
 
-
-def notification_options(fn: F) -> F:
-    """Add the ``--notify-*`` options; the command receives ``notifications``."""
-    options = [
-        click.option("--notify-webhook", envvar="ROLEPORT_NOTIFY_WEBHOOK", metavar="URL",
-                     help="Expiry notifications: POST each event (JSON) to this URL, signed "
-                          "with --notify-webhook-secret (header X-Roleport-Signature)."),
-        click.option("--notify-webhook-secret", envvar="ROLEPORT_NOTIFY_WEBHOOK_SECRET",
-                     metavar="SECRET", help="The HMAC-SHA256 key of the webhook signature "
-                     "(prefer the environment variable or --notify-webhook-secret-file)."),
-        click.option("--notify-webhook-secret-file",
-                     envvar="ROLEPORT_NOTIFY_WEBHOOK_SECRET_FILE",
-                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="A file holding the webhook secret (surrounding whitespace "
-                          "removed)."),
-        click.option("--notify-webhook-retries", envvar="ROLEPORT_NOTIFY_WEBHOOK_RETRIES",
-                     default=5, show_default=True, type=click.IntRange(0, 20),
-                     help="Retries after a failed POST (no answer, or not 2xx)."),
-        click.option("--notify-webhook-backoff", envvar="ROLEPORT_NOTIFY_WEBHOOK_BACKOFF",
-                     default=1.0, show_default=True, type=click.FloatRange(0, 3600),
-                     help="Seconds before the first retry; doubled before each next one."),
-        click.option("--notify-webhook-timeout", envvar="ROLEPORT_NOTIFY_WEBHOOK_TIMEOUT",
-                     default=10.0, show_default=True, type=click.FloatRange(0.1, 300),
-                     help="Seconds to wait for the webhook's answer."),
-        click.option("--notify-dead-letter", envvar="ROLEPORT_NOTIFY_DEAD_LETTER",
-                     type=click.Path(dir_okay=False, path_type=Path),
-                     help="JSON-lines file of the events the webhook refused after its "
-                          "last retry [default: DATA_DIR/notifications-dead-letter.jsonl]."),
-        click.option("--notify-file", envvar="ROLEPORT_NOTIFY_FILE",
-                     type=click.Path(dir_okay=False, path_type=Path),
-                     help="Append each expiry event to this JSON-lines file."),
-        click.option("--notify-stdout", envvar="ROLEPORT_NOTIFY_STDOUT", is_flag=True,
-                     help="Print each expiry event on stdout (one JSON line)."),
-        click.option("--notify-interval", envvar="ROLEPORT_NOTIFY_INTERVAL",
-                     default=DEFAULT_INTERVAL_SECONDS, show_default=True,
-                     type=click.FloatRange(1, 30 * 86400),
-                     help="Seconds between evaluations of the notification settings (one "
-                          "server of all workers and replicas runs them; a certificate is "
-                          "notified at most once a day per threshold)."),
-    ]
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name in _NAMES}
-        kwargs["notifications"] = _config(values)
-        return fn(*args, **kwargs)
-
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return wrapper
 
 
 def _config(v: dict[str, Any]) -> NotificationConfig:
@@ -92,6 +75,10 @@ def _config(v: dict[str, Any]) -> NotificationConfig:
         webhook_timeout_seconds=v["notify_webhook_timeout"],
         dead_letter=v["notify_dead_letter"], file=v["notify_file"],
         stdout=v["notify_stdout"], interval_seconds=v["notify_interval"])
+
+
+#: the ``--notify-*`` options; the command receives ``notifications``
+notification_options = option_group("notifications", _OPTIONS, _config)
 
 
 class _FixedClock:

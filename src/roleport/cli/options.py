@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,3 +28,24 @@ def account_option(fn: F) -> F:
     return click.option("--account-id", envvar="ROLEPORT_ACCOUNT_ID",
                         default=DEFAULT_ACCOUNT_ID, show_default=True,
                         help="The 12-digit account id.")(fn)
+
+
+def option_group(argument: str, options: Sequence[Callable[[F], F]],
+                 build: Callable[[dict[str, Any]], Any]) -> Callable[[F], F]:
+    """A decorator adding ``options`` to a command, which receives them as one argument,
+    ``argument``: what ``build`` makes of their values (by parameter name)."""
+    probe: Any = lambda: None  # noqa: E731 - only to read the options' parameter names
+    for option in options:
+        probe = option(probe)
+    names = [param.name for param in probe.__click_params__]
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs[argument] = build({name: kwargs.pop(name) for name in names})
+            return fn(*args, **kwargs)
+
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper
+    return decorate

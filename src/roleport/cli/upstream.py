@@ -3,12 +3,11 @@ into one ``upstream`` argument (a dict of :class:`~roleport.config.Settings` fie
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 import click
 
+from roleport.cli.options import option_group
 from roleport.config import DEFAULT_REGION
 
 _OPTIONS = [
@@ -35,22 +34,16 @@ _OPTIONS = [
 ]
 
 
-def upstream_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, upstream_endpoint: str | None, upstream_iam_endpoint: str | None,
-                upstream_region: str, upstream_profile: str | None,
-                upstream_role_cache_seconds: float, upstream_timeout: float,
-                **kwargs: Any) -> Any:
-        upstream = {
-            "upstream_endpoint": upstream_endpoint or None,
-            "upstream_iam_endpoint": upstream_iam_endpoint or None,
-            "upstream_region": upstream_region,
-            "upstream_profile": upstream_profile or None,
-            "upstream_role_cache_seconds": upstream_role_cache_seconds,
-            "upstream_timeout_seconds": upstream_timeout,
-        }
-        return fn(*args, upstream=upstream, **kwargs)
+def _upstream(v: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "upstream_endpoint": v["upstream_endpoint"] or None,
+        "upstream_iam_endpoint": v["upstream_iam_endpoint"] or None,
+        "upstream_region": v["upstream_region"],
+        "upstream_profile": v["upstream_profile"] or None,
+        "upstream_role_cache_seconds": v["upstream_role_cache_seconds"],
+        "upstream_timeout_seconds": v["upstream_timeout"],
+    }
 
-    for option in reversed(_OPTIONS):
-        wrapper = option(wrapper)
-    return wrapper
+
+#: the upstream options; the command receives ``upstream`` (Settings fields)
+upstream_options = option_group("upstream", _OPTIONS, _upstream)
