@@ -15,6 +15,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import socket
 import sqlite3
 import statistics
@@ -282,8 +283,8 @@ def table(results: list[Result]) -> str:
         return str(v)
 
     for r in results:
-        rows.append([r.scenario, r.config or "-", f(r.connections), f(r.rps, 0), f(r.p50_ms, 2), f(r.p99_ms, 2),
-                     f(r.errors), f(r.cpu_per_request_ms, 3), f(r.peak_rss_mb, 0), r.reference,
+        rows.append([r.scenario, r.config or "-", f(r.connections), f(r.rps, 0),
+                     f(r.p50_ms, 2), f(r.p99_ms, 2), f(r.errors), f(r.cpu_per_request_ms, 3), f(r.peak_rss_mb, 0), r.reference,
                      f(r.reference_value, 3), f(r.ratio, 2)])
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     out = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
@@ -650,6 +651,9 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk; `make bench` does it)")
+    # stopped (SIGTERM) as when interrupted: the servers and the throwaway PostgreSQL are
+    # stopped by the finally below, not left running
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bench = Bench(args)
     print(f"Roleport bench on {platform.node()} ({os.cpu_count()} cores), "
           f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", flush=True)
