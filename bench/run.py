@@ -284,8 +284,8 @@ def table(results: list[Result]) -> str:
 
     for r in results:
         rows.append([r.scenario, r.config or "-", f(r.connections), f(r.rps, 0),
-                     f(r.p50_ms, 2), f(r.p99_ms, 2), f(r.errors), f(r.cpu_per_request_ms, 3), f(r.peak_rss_mb, 0), r.reference,
-                     f(r.reference_value, 3), f(r.ratio, 2)])
+                     f(r.p50_ms, 2), f(r.p99_ms, 2), f(r.errors), f(r.cpu_per_request_ms, 3),
+                     f(r.peak_rss_mb, 0), r.reference, f(r.reference_value, 3), f(r.ratio, 2)])
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     out = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
     out.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
