@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -58,6 +59,49 @@ def _answers(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+#: run beside a cluster: when the process that started it dies without stopping it (a test
+#: session or bench killed), stop the cluster (its postmaster.pid names the server, also
+#: after halt/resume) and remove its files; a stopped cluster (no files) ends the watch
+_WATCHDOG = """
+import os, shutil, signal, sys, time
+owner, root = int(sys.argv[1]), sys.argv[2]
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+while os.path.isdir(root) and alive(owner):
+    time.sleep(0.5)
+if not os.path.isdir(root):
+    sys.exit(0)
+try:
+    with open(os.path.join(root, "data", "postmaster.pid")) as fh:
+        server = int(fh.readline())
+    os.kill(server, signal.SIGINT)
+    for _ in range(300):
+        if not alive(server):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(server, signal.SIGKILL)
+except (OSError, ValueError):
+    pass
+shutil.rmtree(root, ignore_errors=True)
+"""
+
+
+def _watch(root: Path) -> None:
+    """Start the watchdog detached (through a process that exits at once, so that no child
+    is left for this process to reap)."""
+    detach = ("import subprocess, sys; subprocess.Popen(sys.argv[1:], start_new_session=True,"
+              " stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)")
+    subprocess.run([sys.executable, "-c", detach, sys.executable, "-c", _WATCHDOG,
+                    str(os.getpid()), str(root)], check=True)
 
 
 @dataclass
@@ -112,6 +156,7 @@ class ThrowawayPostgres:
             stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=demote, cwd=root,
             start_new_session=True)
         server = cls(bindir, root, port, process)
+        _watch(root)
         deadline = time.monotonic() + timeout
         while not server._ready():
             if process.poll() is not None or time.monotonic() > deadline:
