@@ -96,7 +96,10 @@ class Writer:
                 else:
                     with self.ledger.lock:
                         self.ledger.refused += 1
-            except (BotoCoreError, OSError):
+            except (BotoCoreError, OSError, KeyError):
+                # KeyError: a 2xx without its body (the worker was killed between writing
+                # the response's headers and its body; botocore reads an empty body as {}):
+                # no acknowledgement either
                 with self.ledger.lock:
                     self.ledger.in_doubt += 1
                 time.sleep(0.05)  # the server is down or being replaced
